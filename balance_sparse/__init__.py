@@ -1,1 +1,11 @@
 __version__ = "0.1.0"
+
+# The public API. Each name is defined (and explained, and tested) in the notebook named beside it.
+from .masking import maskable_weights, Masking                      # nbs/00_masking.ipynb
+from .erk import erk_densities, layer_densities                     # nbs/01_erk.ipynb
+from .rigl import TopologyUpdater, prune_rate                       # nbs/02_rigl.ipynb
+from .correction import GradientCorrection, tau_estimate            # nbs/03_correction.ipynb
+from .models import wrn, wrn_22_2, resnet50_cifar, get_model        # nbs/04_models.ipynb
+from .data import load_dataset, load_cifar, load_digits32, write_fake_cifar, TensorLoader, dataloader_pipeline, DataNotFoundError  # nbs/05_data.ipynb
+from .flops import layer_flops, dense_flops, sparse_flops, rigl_train_flops, correction_flops, epoch_train_flops  # nbs/06_flops.ipynb
+from .train import fit, evaluate                                     # nbs/07_train.ipynb
