@@ -6,7 +6,7 @@ PY := $(BIN)/python
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow export clean-nbs check-sync
+.PHONY: help install test test-slow export check-sync demo vis bench cifar10 cifar100
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_.%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | awk -F'\t' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -32,3 +32,61 @@ export: ## regenerate balance_sparse/ from nbs/ and strip notebook noise
 check-sync: ## fail if balance_sparse/ is out of sync with nbs/
 	$(BIN)/nbdev_export
 	git diff --exit-code -- balance_sparse
+
+# ---- training runs (papermill executes nbs/train.ipynb once per run) ----------------------------------------
+# make cifar10.ERK.RigL DENSITY=0.2 SEED=0     one run: WRN-22-2, RigL, ERK, with the gradient correction
+# make cifar10.ERK.RigL CORRECTION=0           the same without it (the RigL baseline)
+# INIT: ERK | ER | Random (uniform layer densities);  METHOD: RigL | SET | Static | Dense
+# make cifar10 DENSITY=0.05,0.1,0.2,0.5 SEED=0,1,2   the paper sweep: baseline and corrected RigL-ERK for every density × seed
+# make cifar100 ...                                  the same on CIFAR-100 with the CIFAR ResNet-50
+# EPOCHS=n overrides the paper's 250; DATA_DIR (default data) is where CIFAR lives; `make -n ...` prints the commands.
+DENSITY ?= 0.2
+SEED ?= 0
+CORRECTION ?= 1
+METHOD ?= RigL
+INIT ?= ERK
+EPOCHS ?=
+DATA_DIR ?= data
+comma := ,
+densities = $(subst $(comma), ,$(DENSITY))
+seeds = $(subst $(comma), ,$(SEED))
+corrections = $(if $(filter 0,$(CORRECTION)),False,$(if $(filter both,$(CORRECTION)),False True,True))
+model_for = $(if $(filter cifar100,$1),resnet50,$(if $(filter digits,$1),wrn-10-1,wrn-22-2))
+method_of = $(or $(filter rigl set static dense,$(shell echo $1 | tr A-Z a-z)),$(error unknown METHOD $1: use RigL, SET, Static or Dense))
+init_of = $(or $(if $(filter Random random uniform,$1),uniform),$(filter erk er,$(shell echo $1 | tr A-Z a-z)),$(error unknown INIT $1: use ERK, ER or Random))
+run_dir = runs/$1/$2-$3-$(if $(filter True,$4),agc,base)/density$5/seed$6
+# $(call train,dataset,method,init,correction,density,seed[,extra papermill args])
+define train
+	mkdir -p $(call run_dir,$1,$2,$3,$4,$5,$6)
+	$(BIN)/papermill --cwd . nbs/train.ipynb $(call run_dir,$1,$2,$3,$4,$5,$6)/train.ipynb -p dataset $1 -p model $(call model_for,$1) -p method $2 -p init $3 -p correction $4 -p density $5 -p seed $6 -p data_dir $(DATA_DIR) -p run_dir $(call run_dir,$1,$2,$3,$4,$5,$6)$(if $(EPOCHS), -p epochs $(EPOCHS)) $7
+
+endef
+sweep = $(foreach d,$(densities),$(foreach s,$(seeds),$(foreach c,$3,$(call train,$1,$(call method_of,$(METHOD)),$(call init_of,$(INIT)),$c,$d,$s,$2))))
+
+cifar10.%: ## one CIFAR-10 run per DENSITY × SEED, e.g. make cifar10.ERK.RigL DENSITY=0.2 SEED=0 [CORRECTION=0]
+	$(eval INIT := $(word 1,$(subst ., ,$*)))
+	$(eval METHOD := $(word 2,$(subst ., ,$*)))
+	$(call sweep,cifar10,,$(corrections))
+
+cifar100.%: ## the same on CIFAR-100 with the CIFAR ResNet-50
+	$(eval INIT := $(word 1,$(subst ., ,$*)))
+	$(eval METHOD := $(word 2,$(subst ., ,$*)))
+	$(call sweep,cifar100,,$(corrections))
+
+cifar10: ## paper sweep on CIFAR-10: baseline + corrected for DENSITY=0.05,0.1,0.2,0.5 SEED=0,1,2 (lists)
+	$(call sweep,cifar10,,False True)
+
+cifar100: ## paper sweep on CIFAR-100 (ResNet-50): baseline + corrected for each DENSITY × SEED
+	$(call sweep,cifar100,,False True)
+
+demo: ## offline quick demo on real digits: baseline vs corrected RigL (about a minute or two each on a CPU)
+	$(call sweep,digits,-p preset demo,False True)
+	@echo; echo "demo notebooks:"; ls -1 runs/digits/*/density*/seed*/train.ipynb
+
+vis: ## draw the paper's figures and results table from runs/ into runs/figures/
+	mkdir -p runs/figures
+	$(BIN)/papermill --cwd . nbs/figures.ipynb runs/figures/figures.ipynb -p runs_dir runs
+	@echo "figures: runs/figures/"
+
+bench: ## time epochs of dense / RigL / RigL+correction for both loaders (JSON lines); BENCH_ARGS=--quick on a CPU
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
