@@ -6,13 +6,13 @@
 __all__ = ['TRAIN_METHODS', 'layer_flops', 'dense_flops', 'sparse_flops', 'dense_train_flops', 'static_train_flops',
            'rigl_train_flops', 'correction_flops', 'epoch_train_flops']
 
-# %% ../nbs/06_flops.ipynb #d132a126
+# %% ../nbs/06_flops.ipynb #d936b8e7
 import copy
 
 import torch
 import torch.nn as nn
 
-# %% ../nbs/06_flops.ipynb #1780691e
+# %% ../nbs/06_flops.ipynb #66fb4989
 def _flop_counter(model: nn.Module, input_size, device=None):
     "Run one forward pass of `model` on a zero input of `input_size` under `FlopCounterMode`; return the counter."
     from torch.utils.flop_counter import FlopCounterMode
@@ -35,7 +35,7 @@ def _flop_counter(model: nn.Module, input_size, device=None):
         net.train(was_training)
     return counter
 
-# %% ../nbs/06_flops.ipynb #d31b815b
+# %% ../nbs/06_flops.ipynb #97beec32
 def layer_flops(model: nn.Module,                # network whose Conv2d/Linear weights are (to be) masked
                 input_size=(1, 3, 32, 32),       # (batch, C, H, W); counts are divided by batch
                 device=None,                     # None: the model's device; "meta": count on a meta copy
@@ -56,7 +56,7 @@ def dense_flops(model: nn.Module, input_size=(1, 3, 32, 32), device=None):
     b = input_size[0]
     return c // b if c % b == 0 else c / b
 
-# %% ../nbs/06_flops.ipynb #087c9e76
+# %% ../nbs/06_flops.ipynb #43a47a6b
 def sparse_flops(model: nn.Module,             # the network
                  densities: dict,              # {weight parameter name: density}; missing names are dense (1)
                  input_size=(1, 3, 32, 32),    # (batch, C, H, W)
@@ -71,7 +71,7 @@ def sparse_flops(model: nn.Module,             # the network
     other = dense_flops(model, input_size, device) - sum(lf.values())
     return sum(densities.get(k, 1.0) * f for k, f in lf.items()) + other
 
-# %% ../nbs/06_flops.ipynb #f9b623b0
+# %% ../nbs/06_flops.ipynb #88a478f1
 def dense_train_flops(f_dense):
     "Training FLOPs per image per step of dense training: forward + 2x backward = 3 f_D."
     return 3 * f_dense
@@ -87,7 +87,7 @@ def rigl_train_flops(f_sparse,        # sparse forward FLOPs per image
     if interval < 1: raise ValueError(f"interval (ΔT) must be >= 1, got {interval}")
     return (3 * f_sparse * interval + 2 * f_sparse + f_dense) / (interval + 1)
 
-# %% ../nbs/06_flops.ipynb #95af962e
+# %% ../nbs/06_flops.ipynb #c03d7b25
 def correction_flops(f_sparse,              # sparse forward FLOPs per image
                      steps_per_epoch=None,  # training batches per epoch (only needed with `stats_steps`)
                      stats_steps=None):     # batches in the epoch-start statistics pass; None = all of them
@@ -100,7 +100,7 @@ def correction_flops(f_sparse,              # sparse forward FLOPs per image
         frac = stats_steps / steps_per_epoch
     return 3 * f_sparse + 4 * f_sparse * frac
 
-# %% ../nbs/06_flops.ipynb #6c75b818
+# %% ../nbs/06_flops.ipynb #ce3ddeaf
 TRAIN_METHODS = ("dense", "static", "set", "rigl")
 
 def epoch_train_flops(method: str,            # one of "dense", "static", "set", "rigl"

@@ -6,14 +6,14 @@
 __all__ = ['WideBasicBlock', 'WideGroup', 'WideResNet', 'wrn', 'wrn_22_2', 'Bottleneck', 'CifarResNet', 'resnet50_cifar',
            'get_model']
 
-# %% ../nbs/04_models.ipynb #bf0645dc
+# %% ../nbs/04_models.ipynb #abd95dfb
 import re
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# %% ../nbs/04_models.ipynb #c3166e04
+# %% ../nbs/04_models.ipynb #78705468
 def _init_weights(model: nn.Module):
     "He-normal convs, BN weight=1 bias=0, Linear bias=0 (Linear weight keeps PyTorch's default)."
     for m in model.modules():
@@ -25,7 +25,7 @@ def _init_weights(model: nn.Module):
         elif isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-# %% ../nbs/04_models.ipynb #49658458
+# %% ../nbs/04_models.ipynb #703e4143
 class WideBasicBlock(nn.Module):
     "Pre-activation basic block of a Wide ResNet, with a 1x1 projection shortcut when shape changes."
     def __init__(self,
@@ -50,7 +50,7 @@ class WideBasicBlock(nn.Module):
         out = self.conv2(out)
         return out + (x if self.shortcut is None else self.shortcut(pre))
 
-# %% ../nbs/04_models.ipynb #19941846
+# %% ../nbs/04_models.ipynb #1a4297d0
 class WideGroup(nn.Module):
     "A group of `n` `WideBasicBlock`s; only the first one changes width/stride. Blocks live in `.layer`."
     def __init__(self, n: int, in_planes: int, out_planes: int, stride: int, dropout: float = 0.0):
@@ -60,7 +60,7 @@ class WideGroup(nn.Module):
 
     def forward(self, x): return self.layer(x)
 
-# %% ../nbs/04_models.ipynb #c6e05128
+# %% ../nbs/04_models.ipynb #1c70a519
 class WideResNet(nn.Module):
     "CIFAR Wide ResNet WRN-`depth`-`widen` (pre-activation basic blocks, bias-free convs)."
     def __init__(self,
@@ -88,7 +88,7 @@ class WideResNet(nn.Module):
         out = F.adaptive_avg_pool2d(out, 1).flatten(1)  # = 8x8 average pool on 32x32 inputs
         return self.fc(out)
 
-# %% ../nbs/04_models.ipynb #31f69554
+# %% ../nbs/04_models.ipynb #683982c6
 def wrn(depth: int = 22,        # total depth D = 6n+4
         widen: int = 2,         # widening factor k
         num_classes: int = 10,  # classifier outputs
@@ -101,7 +101,7 @@ def wrn_22_2(num_classes: int = 10, **kwargs) -> WideResNet:
     "WRN-22-2, the CIFAR-10/100 network of the RigL and *Balance is Essence* experiments."
     return wrn(22, 2, num_classes, **kwargs)
 
-# %% ../nbs/04_models.ipynb #a7fd66d5
+# %% ../nbs/04_models.ipynb #71152e00
 class Bottleneck(nn.Module):
     "ResNet bottleneck block (expansion 4), post-activation, with a conv1x1+BN projection when shape changes."
     expansion = 4
@@ -128,7 +128,7 @@ class Bottleneck(nn.Module):
         out = self.bn3(self.conv3(out))
         return F.relu(out + self.shortcut(x))
 
-# %% ../nbs/04_models.ipynb #4885d58b
+# %% ../nbs/04_models.ipynb #a36e7685
 class CifarResNet(nn.Module):
     "CIFAR ResNet with bottleneck blocks: 3x3 stem, no max-pool, four stages, global pool, linear head."
     def __init__(self,
@@ -153,12 +153,12 @@ class CifarResNet(nn.Module):
         out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
         return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
-# %% ../nbs/04_models.ipynb #8fc3a6bd
+# %% ../nbs/04_models.ipynb #84f31afa
 def resnet50_cifar(num_classes: int = 100) -> CifarResNet:
     "CIFAR ResNet-50 (bottleneck [3,4,6,3], 3x3 stem, no max-pool)."
     return CifarResNet((3, 4, 6, 3), num_classes)
 
-# %% ../nbs/04_models.ipynb #393f0b87
+# %% ../nbs/04_models.ipynb #ae3e6cb8
 _NAMED = {"wrn-22-2": wrn_22_2, "resnet50": resnet50_cifar}
 
 def get_model(name: str,              # "wrn-22-2", "resnet50", or "wrn-D-K" for any valid D, K
