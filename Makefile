@@ -29,9 +29,11 @@ export: ## regenerate balance_sparse/ from nbs/ and strip notebook noise
 	$(BIN)/nbdev_export
 	$(BIN)/nbdev_clean
 
-check-sync: ## fail if balance_sparse/ is out of sync with nbs/
-	$(BIN)/nbdev_export
-	git diff --exit-code -- balance_sparse
+check-sync: ## fail if balance_sparse/ is out of sync with nbs/ (nbdev_export would change it)
+	@before=$$(find balance_sparse -name '*.py' -exec sha1sum {} + | sort); $(BIN)/nbdev_export; \
+	after=$$(find balance_sparse -name '*.py' -exec sha1sum {} + | sort); \
+	if [ "$$before" != "$$after" ]; then echo "balance_sparse/ was out of sync with nbs/: nbdev_export rewrote it (review and commit both)"; exit 1; fi; \
+	echo "balance_sparse/ is in sync with nbs/"
 
 # ---- training runs (papermill executes nbs/train.ipynb once per run) ----------------------------------------
 # make cifar10.ERK.RigL DENSITY=0.2 SEED=0     one run: WRN-22-2, RigL, ERK, with the gradient correction

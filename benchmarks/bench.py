@@ -18,7 +18,7 @@ pipeline to the GPU-resident loader for the same method. A note on the theoretic
 ~0.95 GFLOP per image per dense training step, i.e. ~42.6 TFLOP per 45k-image epoch.
 """
 from __future__ import annotations
-import argparse, json, math, os, platform, sys, tempfile, time
+import argparse, json, math, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -26,7 +26,7 @@ import torch
 from balance_sparse.data import write_fake_cifar, load_cifar
 from balance_sparse.flops import dense_flops, epoch_train_flops
 from balance_sparse.models import get_model
-from balance_sparse.train import fit
+from balance_sparse.train import fit, device_name
 
 CONFIGS = {"dense": dict(method="dense", correction=False),
            "rigl": dict(method="rigl", correction=False),
@@ -36,13 +36,6 @@ KEYS = ("device", "torch", "config", "method", "correction", "loader", "model", 
         "epochs", "timed_epochs", "amp", "compile", "s_per_epoch", "images_per_s", "epoch_tflop", "tflops",
         "executed_epoch_tflop", "executed_tflops", "epoch_seconds")
 QUICK = dict(model="wrn-10-1", n_train=128, batch_size=32, epochs=2, interval=2)
-
-
-def device_name(device) -> str:
-    "The accelerator's name, or the CPU's architecture, core and thread counts."
-    device = torch.device(device)
-    if device.type == "cuda": return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
 def fake_cifar(n_train: int, seed: int = 0):
