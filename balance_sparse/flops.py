@@ -30,7 +30,7 @@ def _flop_counter(model: nn.Module, input_size, device=None):
     counter = FlopCounterMode(display=False)
     try:
         with counter, torch.no_grad():
-            net(torch.zeros(*input_size, device=dev))
+            net(torch.zeros(*input_size, device=dev, dtype=next((q.dtype for q in net.parameters()), None)))   # the model's dtype
     finally:
         net.train(was_training)
     return counter

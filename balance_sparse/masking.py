@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['maskable_weights', 'random_mask', 'Masking']
+__all__ = ['maskable_weights', 'random_mask', 'min_density', 'Masking']
 
 # %% ../nbs/00_masking.ipynb #b7033bab
 def maskable_weights(model: nn.Module) -> dict[str, nn.Parameter]:
@@ -27,6 +27,24 @@ def random_mask(shape, nnz: int, generator: torch.Generator | None = None) -> to
     return mask.view(shape)
 
 # %% ../nbs/00_masking.ipynb #d7353c65
+def min_density(model: nn.Module, init: str = "erk", erk_power: float = 1.0, dense_first: bool = False) -> float:
+    "Smallest overall density (to 3 significant digits, rounded up) at which `Masking` gives every masked layer >= 1 nonzero."
+    from balance_sparse.erk import erk_densities
+    ws = maskable_weights(model)
+    def ok(d):
+        try: ds = erk_densities(model, d, kind=init, power=erk_power, dense_first=dense_first)
+        except ValueError: return False                       # too low for the layers kept dense
+        return all(round(ds[n] * p.numel()) >= 1 for n, p in ws.items())
+    lo, hi = 0.0, 1.0                                         # ok(1) always: every layer is dense
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if ok(mid): hi = mid
+        else: lo = mid
+    step = 10 ** (math.floor(math.log10(hi)) - 2)
+    d = min(1.0, float(f"{math.ceil(hi / step) * step:.3g}"))
+    while not ok(d): d = min(1.0, float(f"{d + step:.3g}"))
+    return d
+
 class Masking:
     "Masks for `model`'s Conv2d/Linear weights at overall `density`; call `apply()` after every optimizer step."
     def __init__(self,
@@ -49,6 +67,14 @@ class Masking:
         else: densities = erk_densities(model, density, kind=init, power=erk_power, dense_first=dense_first)
         gen = torch.Generator().manual_seed(seed)
         self.nnz = {n: round(densities[n] * p.numel()) for n, p in self.weights.items()}
+        empty = {n: p.numel() for n, p in self.weights.items() if self.nnz[n] < 1}
+        if empty:
+            layers = ", ".join(f"{n} ({size} weights)" for n, size in empty.items())
+            fix = ("give each of them a density of at least 1/(its size) in the init dict" if isinstance(init, dict) else
+                   f"use density >= {min_density(model, init, erk_power, dense_first)} with init={init!r}"
+                   + (f", or init='erk' (density >= {min_density(model, 'erk', erk_power, dense_first)})" if init != "erk" else ""))
+            raise ValueError(f"density {density} with init={init if isinstance(init, str) else 'dict'!r} leaves "
+                             f"{len(empty)} masked layer(s) with 0 nonzeros: {layers}; {fix}")
         self.masks = {n: random_mask(p.shape, self.nnz[n], gen).to(p.device) for n, p in self.weights.items()}
         self._factors = None                     # masks as 0/1 in the weights' dtype, built once per mask change
         self.apply()
@@ -71,12 +97,12 @@ class Masking:
                 if torch.is_tensor(v) and v.shape == p.shape]
 
     def _mask_factors(self) -> list[torch.Tensor]:
-        "The masks as 0/1 tensors on each weight's device and in its dtype (cached until the masks or weights change)."
+        "The masks as 0/1 tensors on each weight's device, in its dtype and memory format (cached until the masks or weights change)."
         ws = list(self.weights.values())
         f = self._factors
-        if f is None or any(a.device != w.device or a.dtype != w.dtype for a, w in zip(f, ws)):
+        if f is None or any(a.device != w.device or a.dtype != w.dtype or a.stride() != w.stride() for a, w in zip(f, ws)):
             self.masks = {n: m.to(w.device) for (n, m), w in zip(self.masks.items(), ws)}
-            f = self._factors = [m.to(w.dtype) for m, w in zip(self.masks.values(), ws)]
+            f = self._factors = [torch.empty_like(w).copy_(m) for m, w in zip(self.masks.values(), ws)]  # w's layout
         return f
 
     @torch.no_grad()

@@ -59,19 +59,22 @@ class TopologyUpdater:
         r = prune_rate(step, self.end_step, self.prune_rate, self.schedule)
         moved, new_masks, optimizer = {}, {}, self.masking.optimizer
         for name, w in self.masking.weights.items():
-            mask, n_active = self.masking.masks[name].flatten(), self.masking.nnz[name]
+            mask, n_active = self.masking.masks[name], self.masking.nnz[name]
             k = math.ceil(r * n_active)
             if k == 0 or n_active == mask.numel(): continue
-            flat_w = w.view(-1)
-            drop_score = torch.where(mask, flat_w.abs(), torch.full_like(flat_w, math.inf))
-            keep = mask.clone(); keep[torch.topk(drop_score, k, largest=False).indices] = False
+            keep = mask.flatten().clone()                     # flat scores are read-only copies in logical order:
+            w_abs = w.detach().abs().flatten()                # valid for any memory format (e.g. channels_last)
+            drop_score = torch.where(keep, w_abs, torch.full_like(w_abs, math.inf))
+            keep[torch.topk(drop_score, k, largest=False).indices] = False
             grow = torch.topk(self._grow_score(name, w, ~keep), k).indices
             keep[grow] = True
-            flat_w[grow] = 0                                  # new connections start at zero ...
+            grown = torch.zeros_like(keep); grown[grow] = True
+            grown = grown.view(w.shape)                       # bool, contiguous, the weight's logical shape
+            w.masked_fill_(grown, 0)                          # new connections start at zero (in place: keeps w's strides) ...
             if optimizer is not None:                         # ... with no momentum
                 for v in optimizer.state.get(w, {}).values():
-                    if torch.is_tensor(v) and v.shape == w.shape: v.view(-1)[grow] = 0
-            new_masks[name], moved[name] = keep.view_as(w), k
+                    if torch.is_tensor(v) and v.shape == w.shape: v.masked_fill_(grown, 0)
+            new_masks[name], moved[name] = keep.view(w.shape), k
         self.masking.set_masks(new_masks, same_nnz=True)      # zeroes the dropped weights and their state
         return moved
 
