@@ -21,9 +21,9 @@ test: ## run the notebooks' tests (nbdev_test) and tests/ (pytest)
 	$(BIN)/nbdev_test --n_workers 2 --do_print --timing
 	$(BIN)/pytest -q tests
 
-test-slow: ## the same, including cells flagged #| slow
+test-slow: ## the same, including cells flagged #| slow and tests marked slow (torch.compile on the CPU)
 	$(BIN)/nbdev_test --n_workers 2 --flags slow --do_print --timing
-	$(BIN)/pytest -q tests
+	RUN_SLOW=1 $(BIN)/pytest -q tests
 
 export: ## regenerate balance_sparse/ from nbs/ and strip notebook noise
 	$(BIN)/nbdev_export
@@ -37,7 +37,7 @@ check-sync: ## fail if balance_sparse/ is out of sync with nbs/ (nbdev_export wo
 
 # ---- training runs (papermill executes nbs/train.ipynb once per run) ----------------------------------------
 # make cifar10.ERK.RigL DENSITY=0.2 SEED=0     one run: WRN-22-2, RigL, ERK, with the gradient correction
-# make cifar10.ERK.RigL CORRECTION=0           the same without it (the RigL baseline)
+# make cifar10.ERK.RigL CORRECTION=0           the same without it (the RigL baseline); also false/no/off; CORRECTION=both
 # INIT: ERK | ER | Random (uniform layer densities);  METHOD: RigL | SET | Static | Dense
 # make cifar10 DENSITY=0.05,0.1,0.2,0.5 SEED=0,1,2   the paper sweep: baseline and corrected RigL-ERK for every density × seed
 # make cifar100 ...                                  the same on CIFAR-100 with the CIFAR ResNet-50
@@ -50,20 +50,32 @@ INIT ?= ERK
 EPOCHS ?=
 DATA_DIR ?= data
 comma := ,
+lower = $(shell echo '$1' | tr A-Z a-z)
 densities = $(subst $(comma), ,$(DENSITY))
 seeds = $(subst $(comma), ,$(SEED))
-corrections = $(if $(filter 0,$(CORRECTION)),False,$(if $(filter both,$(CORRECTION)),False True,True))
+# CORRECTION: true/false, yes/no, on/off, 1/0 in any case, or both; anything else stops make with one line
+bool_of = $(if $(filter true yes on 1,$(call lower,$2)),True,$(if $(filter false no off 0,$(call lower,$2)),False,$(error $1 must be true/false, yes/no, on/off or 1/0 (any case), got '$2')))
+corrections = $(if $(filter both,$(call lower,$(CORRECTION))),False True,$(call bool_of,CORRECTION,$(CORRECTION)))
 model_for = $(if $(filter cifar100,$1),resnet50,$(if $(filter digits,$1),wrn-10-1,wrn-22-2))
-method_of = $(or $(filter rigl set static dense,$(shell echo $1 | tr A-Z a-z)),$(error unknown METHOD $1: use RigL, SET, Static or Dense))
-init_of = $(or $(if $(filter Random random uniform,$1),uniform),$(filter erk er,$(shell echo $1 | tr A-Z a-z)),$(error unknown INIT $1: use ERK, ER or Random))
+method_of = $(or $(filter rigl set static dense,$(call lower,$1)),$(error METHOD must be RigL, SET, Static or Dense, got '$1'))
+init_of = $(or $(if $(filter random uniform,$(call lower,$1)),uniform),$(filter erk er,$(call lower,$1)),$(error INIT must be ERK, ER or Random, got '$1'))
 run_dir = runs/$1/$2-$3-$(if $(filter True,$4),agc,base)/density$5/seed$6
-# $(call train,dataset,method,init,correction,density,seed[,extra papermill args])
+# every value of a sweep is checked before its first run starts (balance_sparse.settings.check_cli)
+check_values = $(PY) -c 'import balance_sparse.settings as s; s.main()' density=$(DENSITY) seed=$(SEED)$(if $(EPOCHS), epochs=$(EPOCHS))
+# $(call train,dataset,method,init,correction,density,seed[,extra papermill args]); a complete run is skipped, never
+# re-executed (its executed notebook and logs stay as they are)
+train_cmd = $(BIN)/papermill --cwd . nbs/train.ipynb $(call run_dir,$1,$2,$3,$4,$5,$6)/train.ipynb -p dataset $1 -p model $(call model_for,$1) -p method $2 -p init $3 -p correction $4 -p density $5 -p seed $6 -p data_dir $(DATA_DIR) -p run_dir $(call run_dir,$1,$2,$3,$4,$5,$6)$(if $(EPOCHS), -p epochs $(EPOCHS))$(if $7, $7)
 define train
-	mkdir -p $(call run_dir,$1,$2,$3,$4,$5,$6)
-	$(BIN)/papermill --cwd . nbs/train.ipynb $(call run_dir,$1,$2,$3,$4,$5,$6)/train.ipynb -p dataset $1 -p model $(call model_for,$1) -p method $2 -p init $3 -p correction $4 -p density $5 -p seed $6 -p data_dir $(DATA_DIR) -p run_dir $(call run_dir,$1,$2,$3,$4,$5,$6)$(if $(EPOCHS), -p epochs $(EPOCHS)) $7
+	@if grep -qs '"status": "complete"' $(call run_dir,$1,$2,$3,$4,$5,$6)/final.json; then \
+	  echo "skip $(call run_dir,$1,$2,$3,$4,$5,$6): complete (delete the folder to train it again)"; \
+	else mkdir -p $(call run_dir,$1,$2,$3,$4,$5,$6) && echo "$(call train_cmd,$1,$2,$3,$4,$5,$6,$7)" && $(call train_cmd,$1,$2,$3,$4,$5,$6,$7); fi
 
 endef
-sweep = $(foreach d,$(densities),$(foreach s,$(seeds),$(foreach c,$3,$(call train,$1,$(call method_of,$(METHOD)),$(call init_of,$(INIT)),$c,$d,$s,$2))))
+define newline
+
+
+endef
+sweep = $(check_values)$(newline)$(foreach d,$(densities),$(foreach s,$(seeds),$(foreach c,$3,$(call train,$1,$(call method_of,$(METHOD)),$(call init_of,$(INIT)),$c,$d,$s,$2))))
 
 cifar10.%: ## one CIFAR-10 run per DENSITY × SEED, e.g. make cifar10.ERK.RigL DENSITY=0.2 SEED=0 [CORRECTION=0]
 	$(eval INIT := $(word 1,$(subst ., ,$*)))

@@ -134,7 +134,7 @@ class GradientCorrection:
         "`(output, loss)` of the model on (x, y); when fused, θ̃ runs in the same call and `loss.backward()` also yields ∇ℓ_b(θ̃)."
         self._pending = None
         if not (self.fused and self.coef != 0 and self.model.training):
-            out = (model_fn or self.model)(x)         # model_fn: e.g. a torch.compile'd model (plain path only)
+            out = (self.model if model_fn is None else model_fn)(x)   # model_fn: e.g. a torch.compile'd model (no bool(): it has no len)
             return out, self.loss_fn(out, y)
         for q in self.snapshot_params: q.grad = None
         self.snapshot.train()

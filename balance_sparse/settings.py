@@ -9,11 +9,13 @@ from dataclasses import dataclass, field, fields
 import torch
 
 # %% auto #0
-__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'METHODS', 'INITS', 'SPEED_SETTINGS', 'parse_bool', 'setting', 'RunSettings',
-           'settings_table', 'check_cli']
+__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'BOOLEAN', 'METHODS', 'INITS', 'SPEED_SETTINGS', 'parse_bool', 'setting', 'RunSettings',
+           'settings_table', 'check_cli', 'main']
 
-# %% ../nbs/07_settings.ipynb #20da32a4
+# %% ../nbs/07_settings.ipynb #fea5c211
 TRUE_WORDS, FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+BOOLEAN = "a boolean (true/false, yes/no, on/off or 1/0, any case)"
 
 def parse_bool(value, name: str = "value") -> bool:
     "`value` as a bool: a bool, 0/1, or true/false, yes/no, on/off, 1/0 in any case; anything else raises, naming `name`."
@@ -21,7 +23,7 @@ def parse_bool(value, name: str = "value") -> bool:
     if isinstance(value, bool): return value
     if isinstance(value, (int, float)) and value in (0, 1): return bool(value)
     if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS: return value.strip().lower() in TRUE_WORDS
-    raise ValueError(f"{name} must be a boolean (true/false, yes/no, on/off or 1/0, any case), got {value!r}")
+    raise ValueError(f"{name} must be {BOOLEAN}, got {value!r}")
 
 # %% ../nbs/07_settings.ipynb #e51de2b2
 class _Reject(ValueError): "A value a parser does not accept (the caller names the setting)."
@@ -68,31 +70,31 @@ SPEED_SETTINGS = ("loader", "amp", "channels_last", "fused", "compile", "num_wor
 class RunSettings:
     "What a run is (method, schedule, correction) and how fast it runs; every field checked and parsed on creation."
     method: str = setting("rigl", f"one of {', '.join(METHODS)}", _choice(*METHODS), "mask updates: RigL, SET, Static (fixed random mask) or dense")
-    correction: bool = setting(True, "a boolean", _bool, "the adaptive gradient correction")
+    correction: bool = setting(True, BOOLEAN, _bool, "the adaptive gradient correction")
     density: float = setting(0.2, "a number in (0, 1]", _number(float, 0, 1, lo_open=True), "overall density of the masked (Conv2d/Linear) weights")
     init: str = setting("erk", f"one of {', '.join(INITS)}", _choice(*INITS), "layer densities: ERK, ER or uniform")
     epochs: int = setting(250, "a whole number >= 1", _number(int, 1), "training epochs")
     batch_size: int = setting(128, "a whole number >= 1", _number(int, 1), "minibatch size")
     lr: float = setting(0.1, "a number > 0", _number(float, 0, lo_open=True), "SGD learning rate")
     momentum: float = setting(0.9, "a number in [0, 1)", _number(float, 0, 1, hi_open=True), "SGD momentum")
-    nesterov: bool = setting(True, "a boolean", _bool, "Nesterov momentum")
+    nesterov: bool = setting(True, BOOLEAN, _bool, "Nesterov momentum")
     weight_decay: float = setting(5e-4, "a number >= 0", _number(float, 0), "weight decay on >= 2-D weights (none on biases and BatchNorm)")
     lr_step: int = setting(30000, "a whole number >= 1", _number(int, 1), "StepLR step size, in optimizer steps")
     lr_gamma: float = setting(0.2, "a number in (0, 1]", _number(float, 0, 1, lo_open=True), "StepLR factor")
     prune_rate: float = setting(0.3, "a number in [0, 1]", _number(float, 0, 1), "initial drop fraction r0 (cosine schedule)")
     interval: int = setting(100, "a whole number >= 1", _number(int, 1), "ΔT, steps between mask updates")
     end_step: int | None = setting(None, "a whole number >= 0, or None (75% of all steps)", _optional(_number(int, 0)), "no mask update from this step on")
-    augment: bool = setting(True, "a boolean", _bool, "reflect-pad 4 + random crop + horizontal flip")
+    augment: bool = setting(True, BOOLEAN, _bool, "reflect-pad 4 + random crop + horizontal flip")
     seed: int = setting(0, "a whole number in [0, 2**63)", _number(int, 0, 2**63, hi_open=True), "seeds weights, masks, data order and augmentation")
     gamma: float = setting(0.1, "a number >= 0", _number(float, 0), "correction: γ")
     alpha: float = setting(0.3, "a number in [0, 1]", _number(float, 0, 1), "correction: smoothing of τ")
     tau: float = setting(0.1, "a finite number", _number(float), "correction: initial τ")
     pairing: str = setting("lagged", "one of lagged, current", _choice("lagged", "current"), "correction: which losses τ pairs")
     loader: str | None = setting(None, "one of gpu, dataloader, or None (gpu)", _optional(_choice("gpu", "dataloader")), "data resident on the device, or a DataLoader")
-    amp: bool | None = setting(None, "a boolean, or None (on for CUDA)", _optional(_bool), "bf16 autocast")
-    channels_last: bool | None = setting(None, "a boolean, or None (on for CUDA)", _optional(_bool), "channels-last memory format")
-    fused: bool = setting(False, "a boolean", _bool, "correction: θ and θ̃ in one vmapped call")
-    compile: bool = setting(False, "a boolean", _bool, "torch.compile the model")
+    amp: bool | None = setting(None, BOOLEAN + ", or None (on for CUDA)", _optional(_bool), "bf16 autocast")
+    channels_last: bool | None = setting(None, BOOLEAN + ", or None (on for CUDA)", _optional(_bool), "channels-last memory format")
+    fused: bool = setting(False, BOOLEAN, _bool, "correction: θ and θ̃ in one vmapped call")
+    compile: bool = setting(False, BOOLEAN, _bool, "torch.compile the model")
     num_workers: int | None = setting(None, "a whole number >= 0, or None (4 on CUDA, 0 on CPU)", _optional(_number(int, 0)), "DataLoader workers (loader='dataloader')")
 
     def __post_init__(self):
@@ -154,8 +156,7 @@ def check_cli(args: list[str]) -> list[str]:
             except ValueError as e: errors.append(str(e))
     return errors
 
-# %% ../nbs/07_settings.ipynb #01ab9d86
-#| eval: false
-if __name__ == "__main__":                       # python -m balance_sparse.settings name=value ...
-    _errors = check_cli(sys.argv[1:])
-    if _errors: sys.exit("\n".join(_errors))
+def main(args=None):
+    "Command-line check: exit 1 with one line per bad value (used by the Makefile)."
+    errors = check_cli(sys.argv[1:] if args is None else args)
+    if errors: sys.exit("\n".join(errors))

@@ -1,7 +1,7 @@
 """nbs/train.ipynb under papermill: the quick preset end to end, and each way it must refuse to run."""
 import json, shutil
 import nbformat, pandas as pd, pytest, torch
-from conftest import papermill, read_json, DEMO_DENSITIES, DEMO_EPOCHS
+from conftest import papermill, read_json, DEMO_DENSITIES, DEMO_EPOCHS, TRAIN_NB
 from balance_sparse.train import METRIC_COLUMNS
 
 def errors(nb_path):
@@ -35,12 +35,14 @@ def test_misspelled_parameter_stops(tmp_path):
     r = papermill(tmp_path / "out.ipynb", "densty", 0.1, "preset", "demo", "run_dir", tmp_path / "run", check=False)
     assert r.returncode != 0
     assert "unknown parameter(s) ['densty']" in r.stdout and "density" in r.stdout
+    listed = r.stdout.split("the parameters are:")[1].splitlines()[0]
+    assert "'_" not in listed and "names_before" not in listed               # no IPython or bookkeeping names
     assert not (tmp_path / "run").exists()                                  # stopped before training
 
 @pytest.mark.parametrize("value", [0, 1.5, -0.2])
 def test_invalid_density_stops(tmp_path, value):
     r = papermill(tmp_path / "out.ipynb", "density", value, "preset", "demo", "run_dir", tmp_path / "run", check=False)
-    assert r.returncode != 0 and f"density must be in (0, 1], got {value}" in r.stdout
+    assert r.returncode != 0 and f"density must be a number in (0, 1], got {value}" in r.stdout
     assert not (tmp_path / "run").exists()
 
 def test_missing_cifar_message_is_short_and_clear(tmp_path):
@@ -55,3 +57,39 @@ def test_unknown_dataset_and_preset(tmp_path):
     assert r.returncode != 0 and "dataset must be one of" in r.stdout
     r = papermill(tmp_path / "b.ipynb", "preset", "fast", check=False)
     assert r.returncode != 0 and "preset must be one of" in r.stdout
+
+@pytest.mark.parametrize("name, value, message", [
+    ("batch_size", 0, "batch_size must be a whole number >= 1, got 0"),
+    ("seed", "abc", "seed must be a whole number in [0, 2**63), got 'abc'"),
+    ("model", "wrn-7-1", "model must be wrn-22-2, resnet50 or wrn-D-K"),
+    ("correction", "maybe", "correction must be a boolean (true/false, yes/no, on/off or 1/0, any case), got 'maybe'"),
+    ("epochs", 2.5, "epochs must be a whole number >= 1, got 2.5"),
+    ("wandb", "sometimes", "wandb must be a boolean"),
+    ("lr", -1, "lr must be a number > 0, got -1"),
+])
+def test_bad_values_stop_before_any_data_is_read(tmp_path, name, value, message):
+    # data_dir has no CIFAR: had the check come after loading, the error would be DataNotFoundError instead
+    r = papermill(tmp_path / "out.ipynb", name, value, "data_dir", tmp_path / "nodata", "run_dir", tmp_path / "run", check=False)
+    assert r.returncode != 0 and message in r.stdout, r.stdout[-2000:]
+    assert "DataNotFoundError" not in r.stdout and not (tmp_path / "run").exists()
+    err = errors(tmp_path / "out.ipynb")
+    assert len(err) == 1 and len(err[0]["traceback"]) <= 3                 # one line, no traceback wall
+
+def test_correction_no_trains_the_baseline(tmp_path):
+    run = tmp_path / "run"
+    papermill(tmp_path / "out.ipynb", "preset", "demo", "epochs", 1, "correction", "no", "run_dir", run)
+    config, m = read_json(run / "config.json"), pd.read_csv(run / "metrics.csv")
+    assert config["correction"] is False and m.tau.isna().all()
+    assert json.loads((run / "final.json").read_text(), parse_constant=lambda c: 1 / 0)["status"] == "complete"   # strict JSON
+
+def test_notebook_defaults_are_the_run_settings_defaults():
+    import ast
+    from balance_sparse.settings import RunSettings
+    nb = nbformat.read(TRAIN_NB, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(cell.source).body
+              if isinstance(t, ast.Assign) and not t.targets[0].id.startswith("_")}
+    defaults = RunSettings().to_dict()
+    shared = {k for k in values if k in defaults}
+    assert shared >= {"method", "correction", "density", "init", "epochs", "batch_size", "lr", "lr_step", "interval", "seed"}
+    assert {k: values[k] for k in shared} == {k: defaults[k] for k in shared}

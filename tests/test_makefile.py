@@ -1,0 +1,47 @@
+"""The Makefile's run targets: booleans however spelled, values checked before the first run, complete runs skipped."""
+import json, os, subprocess
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def make(*args, cwd=ROOT):
+    return subprocess.run(["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), f"VENV={ROOT / '.venv'}", *args],
+                          cwd=cwd, capture_output=True, text=True)
+
+@pytest.mark.parametrize("value, folder, flag", [
+    ("False", "rigl-erk-base", "-p correction False"), ("no", "rigl-erk-base", "-p correction False"),
+    ("OFF", "rigl-erk-base", "-p correction False"), ("0", "rigl-erk-base", "-p correction False"),
+    ("True", "rigl-erk-agc", "-p correction True"), ("yes", "rigl-erk-agc", "-p correction True"), ("1", "rigl-erk-agc", "-p correction True"),
+])
+def test_correction_spellings(value, folder, flag):
+    r = make("-n", "cifar10.ERK.RigL", f"CORRECTION={value}")
+    assert r.returncode == 0, r.stderr
+    runs = [l for l in r.stdout.splitlines() if "papermill" in l]
+    assert len(runs) == 1 and flag in runs[0] and f"runs/cifar10/{folder}/density0.2/seed0" in runs[0]
+
+def test_correction_both_and_bad_spelling():
+    r = make("-n", "cifar10.ERK.RigL", "CORRECTION=both")
+    assert "rigl-erk-base" in r.stdout and "rigl-erk-agc" in r.stdout
+    r = make("-n", "cifar10.ERK.RigL", "CORRECTION=maybe")
+    assert r.returncode != 0 and "CORRECTION must be true/false, yes/no, on/off or 1/0 (any case), got 'maybe'" in r.stderr
+
+def test_bad_method_init_and_values():
+    r = make("-n", "cifar10.ERK.Prune")
+    assert r.returncode != 0 and "METHOD must be RigL, SET, Static or Dense, got 'Prune'" in r.stderr
+    r = make("-n", "cifar10.Gauss.RigL")
+    assert r.returncode != 0 and "INIT must be ERK, ER or Random, got 'Gauss'" in r.stderr
+    r = make("cifar10.ERK.RigL", "DENSITY=0.1,abc", "SEED=0,-1")            # really run: stops before any training
+    assert r.returncode != 0
+    assert "density must be a number in (0, 1], got 'abc'" in r.stderr and "seed must be a whole number" in r.stderr
+    assert "papermill" not in r.stdout
+
+def test_complete_runs_are_skipped(tmp_path):
+    run = tmp_path / "runs/cifar10/rigl-erk-agc/density0.2/seed0"
+    run.mkdir(parents=True)
+    (run / "final.json").write_text(json.dumps({"status": "complete"}, indent=2))
+    (run / "train.ipynb").write_text("the executed notebook")
+    r = make("cifar10.ERK.RigL", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"skip runs/cifar10/rigl-erk-agc/density0.2/seed0: complete" in r.stdout
+    assert (run / "train.ipynb").read_text() == "the executed notebook"
