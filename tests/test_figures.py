@@ -1,6 +1,8 @@
 """nbs/figures.ipynb under papermill on the demo runs: every figure and table is written, and the tables' numbers equal
-those recomputed here straight from the run folders (pandas/numpy, independently of balance_sparse.results)."""
-import json, math, shutil, statistics, subprocess
+those recomputed here straight from the run folders (pandas/numpy, independently of balance_sparse.results).
+Accuracies are in % in every table and figure (metrics.csv keeps fractions); a gain or a reduction is given only when
+both arms have at least two seeds, and no figure keeps an empty panel."""
+import json, math, re, shutil, statistics, subprocess
 from pathlib import Path
 import matplotlib.image as mpimg
 import nbformat, numpy as np, pandas as pd, pytest
@@ -9,6 +11,7 @@ from conftest import ROOT, PAPERMILL, read_json, DEMO_DENSITIES
 FIGURES_NB = ROOT / "nbs" / "figures.ipynb"
 PNGS = ["accuracy.png", "tau.png", "epochs_to_accuracy.png", "compute.png", "layer_densities.png"]
 KEYS = ["dataset", "model_name", "method", "init", "density", "epochs"]
+NOT_A_RESULT = "n=1 per arm: no spread, not a result"
 
 def figures(runs_dir, out_dir, out_nb, check=True):
     "Execute nbs/figures.ipynb on `runs_dir`; returns the CompletedProcess (stdout+stderr in .stdout)."
@@ -34,62 +37,117 @@ def complete_runs(runs_dir):
         runs.append({**read_json(d / "config.json"), "metrics": pd.read_csv(d / "metrics.csv"), "dir": str(d)})
     return runs
 
+def n_note(nb, nc):
+    "What the tables must say instead of a gain/reduction when an arm has fewer than 2 seeds ('' when both have 2+)."
+    if min(nb, nc) >= 2: return ""
+    return f"n={nb} per arm: no spread, not a result" if nb == nc else f"n={nb} baseline, n={nc} corrected: an arm without spread, not a result"
+
+def sd(xs): return statistics.stdev(xs) if len(xs) > 1 else math.nan
+
 def expected_results(runs_dir):
-    "{(setting..., correction): (n, mean, sd, seconds, flops)} from each run's last metrics row."
+    "{(setting..., correction): dict(n, mean, sd, seconds, flops)} from each run's last metrics row, accuracy in %."
     groups = {}
     for r in runs_dir if isinstance(runs_dir, list) else complete_runs(runs_dir):
         last = r["metrics"].iloc[-1]
         groups.setdefault(tuple(r[k] for k in KEYS) + (r["correction"],), []).append(last)
-    return {k: (len(v), statistics.mean(x.test_acc for x in v),
-                statistics.stdev([x.test_acc for x in v]) if len(v) > 1 else math.nan,
-                statistics.mean(x.seconds for x in v), statistics.mean(x.train_flops for x in v)) for k, v in groups.items()}
+    return {k: dict(n=len(v), mean=statistics.mean(100 * x.test_acc for x in v), sd=sd([100 * x.test_acc for x in v]),
+                    seconds=statistics.mean(x.seconds for x in v), seconds_sd=sd([x.seconds for x in v]),
+                    flops=statistics.mean(x.train_flops for x in v)) for k, v in groups.items()}
+
+def expected_gain(exp, key):
+    "(gain pp, SE pp, note) for the corrected row `key`."
+    base, corr = exp.get(key[:-1] + (False,)), exp[key]
+    if base is None: return math.nan, math.nan, "no baseline at this setting"
+    note = n_note(base["n"], corr["n"])
+    if note: return math.nan, math.nan, note
+    return corr["mean"] - base["mean"], math.sqrt(base["sd"] ** 2 / base["n"] + corr["sd"] ** 2 / corr["n"]), ""
 
 def check_results_csv(path, runs_dir):
     exp = expected_results(runs_dir)
-    got = pd.read_csv(path)
+    got = pd.read_csv(path, dtype={"gain_note": str}).fillna({"gain_note": ""})
+    assert {"test_acc_mean_%", "test_acc_sd_%", "gain_pp", "gain_se_pp", "n_seeds"} <= set(got.columns)
     assert len(got) == len(exp)
-    for row in got.itertuples():
-        key = tuple(getattr(row, k) for k in KEYS) + (bool(row.correction),)
-        n, mean, sd, seconds, flops = exp[key]
-        assert row.n_seeds == n
-        assert row.test_acc_mean == pytest.approx(mean, abs=1e-12)
-        assert (math.isnan(sd) and math.isnan(row.test_acc_sd)) or row.test_acc_sd == pytest.approx(sd, abs=1e-12)
-        assert row.seconds_mean == pytest.approx(seconds) and row.train_flops_mean == pytest.approx(flops)
-        base = exp.get(key[:-1] + (False,))
-        if row.correction and base: assert row.gain == pytest.approx(mean - base[1], abs=1e-12)
-        else: assert math.isnan(row.gain)
+    for row in got.to_dict("records"):
+        key = tuple(row[k] for k in KEYS) + (bool(row["correction"]),)
+        e = exp[key]
+        assert row["n_seeds"] == e["n"]
+        assert row["test_acc_mean_%"] == pytest.approx(e["mean"], abs=1e-9) and 1 < row["test_acc_mean_%"] <= 100   # %, not a fraction
+        assert (math.isnan(e["sd"]) and math.isnan(row["test_acc_sd_%"])) or row["test_acc_sd_%"] == pytest.approx(e["sd"], abs=1e-9)
+        assert row["seconds_mean"] == pytest.approx(e["seconds"]) and row["train_flops_mean"] == pytest.approx(e["flops"])
+        assert (math.isnan(e["seconds_sd"]) and math.isnan(row["seconds_sd"])) or row["seconds_sd"] == pytest.approx(e["seconds_sd"])
+        gain, se, note = expected_gain(exp, key) if key[-1] else (math.nan, math.nan, "")
+        assert (math.isnan(gain) and math.isnan(row["gain_pp"])) or row["gain_pp"] == pytest.approx(gain, abs=1e-9)
+        assert (math.isnan(se) and math.isnan(row["gain_se_pp"])) or row["gain_se_pp"] == pytest.approx(se, abs=1e-9)
+        assert row["gain_note"] == note
     return got
 
+def md_rows(md):
+    "The rows of the results table in results.md as dicts keyed by the header."
+    lines = [l for l in md.splitlines() if l.startswith("|")]
+    cells = lambda l: [c.strip() for c in l.strip("|").split("|")]
+    head = cells(lines[0])
+    return [dict(zip(head, cells(l))) for l in lines[2:]]
+
+def check_results_md(path, runs_dir):
+    "results.md: n per row, mean ± sd (with n ≥ 2), gain ± SE only when both arms have n ≥ 2, 'n=1 ... not a result' otherwise."
+    exp, md = expected_results(runs_dir), Path(path).read_text()
+    rows = md_rows(md)
+    assert len(rows) == len(exp)
+    for r in rows:
+        key = (r["dataset"], r["model"], r["method"], r["init"], float(r["density"]), int(r["epochs"]), r["correction"] == "yes")
+        e = exp[key]
+        assert r["n"] == str(e["n"])
+        acc = r["test acc (%) mean ± sd"]
+        assert acc == (f"{e['mean']:.2f} ± {e['sd']:.2f}" if e["n"] >= 2 else f"{e['mean']:.2f} (n=1: no sd)"), (acc, e)
+        gain, se, note = expected_gain(exp, key) if key[-1] else (math.nan, math.nan, "")
+        assert r["gain (pp) ± SE"] == ("" if math.isnan(gain) else f"{gain:+.2f} ± {se:.2f}")
+        assert r["note"] == note
+    if any(e["n"] < 2 for e in exp.values()): assert "n=1" in md and "not a result" in md
+    return md, rows
+
 def check_epochs_csv(path, runs_dir, acc="val_acc"):
-    "The corrected mean curve's first epoch at the baseline mean curve's best, recomputed with numpy."
+    "The corrected mean curve's first epoch at the baseline mean curve's best, and each seed's, recomputed with numpy."
     sides = {}
-    for r in complete_runs(runs_dir):
+    for r in sorted(complete_runs(runs_dir), key=lambda r: r["seed"]):
         sides.setdefault(tuple(r[k] for k in KEYS), {}).setdefault(r["correction"], []).append(r["metrics"])
-    got = pd.read_csv(path)
+    text_cols = ["note", "baseline_seed_epochs", "corrected_seed_epochs"]       # "3" must stay a string, "" must not become NaN
+    got = pd.read_csv(path, dtype={c: str for c in text_cols}).fillna({c: "" for c in text_cols})
     assert len(got) == len(sides)
-    for row in got.itertuples():
-        s = sides[tuple(getattr(row, k) for k in KEYS)]
+    for row in got.to_dict("records"):
+        s = sides[tuple(row[k] for k in KEYS)]
         mean = lambda runs, col: np.mean([m[col].to_numpy() for m in runs], axis=0)
-        assert row.baseline_seeds == len(s.get(False, [])) and row.corrected_seeds == len(s.get(True, []))
+        nb, nc = len(s.get(False, [])), len(s.get(True, []))
+        assert row["baseline_seeds"] == nb and row["corrected_seeds"] == nc
         if False not in s or True not in s:
-            assert not row.reached and math.isnan(row.corrected_epoch) and math.isnan(row.epoch_reduction_pct)
-            assert row.note == ("no corrected runs" if True not in s else "no baseline runs")
+            assert not row["reached"] and math.isnan(row["corrected_epoch"]) and math.isnan(row["epoch_reduction_pct"])
+            assert row["note"] == ("no corrected runs" if True not in s else "no baseline runs")
             continue
         b, c = mean(s[False], acc), mean(s[True], acc)
-        b_epoch = int(np.argmax(b)) + 1
-        assert row.baseline_best == pytest.approx(b.max(), abs=1e-12) and row.baseline_epoch == b_epoch
-        hits = np.flatnonzero(c >= b.max() - 1e-9)
+        b_epoch, best = int(np.argmax(b)) + 1, b.max()
+        assert row["baseline_best_%"] == pytest.approx(100 * best, abs=1e-9) and row["baseline_epoch"] == b_epoch
+        for side, col in ((False, "baseline"), (True, "corrected")):             # each seed's first epoch at A*
+            firsts = [np.flatnonzero(m[acc].to_numpy() >= best - 1e-9) for m in s[side]]
+            assert row[f"{col}_seed_epochs"] == ",".join(str(f[0] + 1) if len(f) else "never" for f in firsts)
+            reached = [int(f[0]) + 1 for f in firsts if len(f)]
+            assert (len(reached) < 2 and math.isnan(row[f"{col}_epoch_sd"])) or row[f"{col}_epoch_sd"] == pytest.approx(sd(reached))
+        few = n_note(nb, nc)
+        hits = np.flatnonzero(c >= best - 1e-9)
         if len(hits):
             c_epoch = int(hits[0]) + 1
-            assert row.reached and row.corrected_epoch == c_epoch
-            assert row.epoch_reduction_pct == pytest.approx(100 * (1 - c_epoch / b_epoch))
-            b_flops, c_flops = mean(s[False], "train_flops")[b_epoch - 1], mean(s[True], "train_flops")[c_epoch - 1]
-            assert row.flops_reduction_pct == pytest.approx(100 * (1 - c_flops / b_flops))
-            b_sec, c_sec = mean(s[False], "seconds")[b_epoch - 1], mean(s[True], "seconds")[c_epoch - 1]
-            assert row.seconds_reduction_pct == pytest.approx(100 * (1 - c_sec / b_sec))
+            assert row["reached"] and row["corrected_epoch"] == c_epoch
+            if few:                                                                # n < 2 in an arm: no reduction given
+                assert row["note"] == few
+                assert all(math.isnan(row[k]) for k in ("epoch_reduction_pct", "flops_reduction_pct", "seconds_reduction_pct"))
+            else:
+                assert row["note"] == ""
+                assert row["epoch_reduction_pct"] == pytest.approx(100 * (1 - c_epoch / b_epoch))
+                b_flops, c_flops = mean(s[False], "train_flops")[b_epoch - 1], mean(s[True], "train_flops")[c_epoch - 1]
+                assert row["flops_reduction_pct"] == pytest.approx(100 * (1 - c_flops / b_flops))
+                b_sec, c_sec = mean(s[False], "seconds")[b_epoch - 1], mean(s[True], "seconds")[c_epoch - 1]
+                assert row["seconds_reduction_pct"] == pytest.approx(100 * (1 - c_sec / b_sec))
         else:
-            assert not row.reached and math.isnan(row.corrected_epoch) and math.isnan(row.epoch_reduction_pct)
-            assert row.note.startswith("never reached")
+            assert not row["reached"] and math.isnan(row["corrected_epoch"]) and math.isnan(row["epoch_reduction_pct"])
+            assert row["note"].startswith("never reached") and row["note"].endswith(few)
     return got
 
 def check_pngs(out_dir):
@@ -98,26 +156,62 @@ def check_pngs(out_dir):
         assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100, (name, img.shape)
         assert img[..., :3].std() > 0, f"{name} is blank"
 
+def check_panels(out_dir, runs_dir, text):
+    """Every panel of every PNG draws data (figures.json, written by the notebook from `fig.axes`), none was removed as
+    empty, and each figure has exactly as many panels as the runs call for (counted here from the configs)."""
+    runs = complete_runs(runs_dir)
+    src = lambda r: (r["dataset"], r["model_name"], r.get("preset"))
+    settings = {src(r) + (r["density"], r["epochs"]) for r in runs}
+    arms = {}
+    for r in runs: arms.setdefault(src(r) + (r["method"], r["init"], r["density"], r["epochs"]), set()).add(r["correction"])
+    variants_compared = {k[:5] for k, a in arms.items() if a == {False, True}}
+    variants_corrected = {src(r) + (r["method"], r["init"]) for r in runs if r["correction"]}
+    expected = {"accuracy.png": 2 * len(settings), "compute.png": 2 * len(settings),
+                "epochs_to_accuracy.png": 3 * len(variants_compared) or 1, "tau.png": 2 * len(variants_corrected) or 1,
+                "layer_densities.png": len({(r["dataset"], r["model_name"], r["init"]) for r in runs if r["method"] != "dense"})}
+    panels = json.loads((out_dir / "figures.json").read_text())
+    assert set(panels) == set(PNGS)
+    for name, n in expected.items():
+        p = panels[name]["panels"]
+        assert len(p) == n, (name, len(p), n)
+        placeholder = (name == "epochs_to_accuracy.png" and not variants_compared) or (name == "tau.png" and not variants_corrected)
+        assert all(a["message"] if placeholder else a["data"] and not a["message"] for a in p), (name, p)
+    assert "removed" not in text                                             # no grid was sized beyond its panels
+    return panels
+
+def copy_runs(src, dst):
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("checkpoint.pt", "*.ipynb"))
+    return dst
+
 def test_figures_on_demo_runs(demo_runs, tmp_path):
     out = tmp_path / "figs"
     figures(demo_runs, out, tmp_path / "figures.ipynb")
     errors, text = outputs(tmp_path / "figures.ipynb")
     assert errors == []
     check_pngs(out)
+    panels = check_panels(out, demo_runs, text)
     res = check_results_csv(out / "results.csv", demo_runs)
     assert len(res) == 2 * len(DEMO_DENSITIES) and res.n_seeds.sum() == 2 * len(DEMO_DENSITIES)
-    assert res[res.correction].gain.notna().all()
-    e2a = check_epochs_csv(out / "epochs_to_accuracy.csv", demo_runs)
-    assert sorted(e2a.density) == sorted(DEMO_DENSITIES)
-    md = (out / "results.md").read_text()
+    # one seed per arm: no gain anywhere, and the tables say why
+    assert res.gain_pp.isna().all() and (res[res.correction].gain_note == NOT_A_RESULT).all()
+    md, rows = check_results_md(out / "results.md", demo_runs)
+    assert all(r["gain (pp) ± SE"] == "" for r in rows) and all(r["n"] == "1" for r in rows)
+    assert not re.search(r"[+\-−]\d+\.\d+", md), md                           # no signed difference presented anywhere
+    assert "±" not in "".join(l for l in md.splitlines()[1:] if l.startswith("| digits"))   # no spread to show
     assert md.count("| digits | wrn-10-1 | rigl | erk |") == 2 * len(DEMO_DENSITIES)
+    assert "n=1 seed per row: single runs, no spread; no difference below is a result" in md.splitlines()[0]
+    e2a = check_epochs_csv(out / "epochs_to_accuracy.csv", demo_runs)
+    assert sorted(e2a.density) == sorted(DEMO_DENSITIES) and e2a.epoch_reduction_pct.isna().all()
+    assert e2a.note.str.endswith(NOT_A_RESULT).all()
+    for name in ("accuracy.png", "epochs_to_accuracy.png", "compute.png"):   # the titles say n=1, not a result
+        assert "n=1" in panels[name]["title"] and "not a result" in panels[name]["title"], panels[name]["title"]
+    assert "%" in panels["accuracy.png"]["title"] and "means over seeds" not in text
     assert pd.read_csv(out / "incomplete_runs.csv").empty and "no incomplete runs" in text
     assert "digits (scikit-learn 8×8) demo · wrn-10-1" in text and "CIFAR" not in text   # the source, named honestly
     assert not (demo_runs / "figures").exists()                                              # out_dir was honoured
 
 def test_incomplete_run_is_listed_and_left_out(demo_runs, tmp_path):
-    runs = tmp_path / "runs"
-    shutil.copytree(demo_runs, runs, ignore=shutil.ignore_patterns("checkpoint.pt", "*.ipynb"))
+    runs = copy_runs(demo_runs, tmp_path / "runs")
     failed = runs / "digits" / "rigl-erk-agc" / f"density{DEMO_DENSITIES[-1]}" / "seed0"
     final = read_json(failed / "final.json")
     (failed / "final.json").write_text(json.dumps({**final, "status": "failed", "error": "RuntimeError: out of memory"}))
@@ -131,23 +225,65 @@ def test_incomplete_run_is_listed_and_left_out(demo_runs, tmp_path):
     res = check_results_csv(out / "results.csv", runs)                     # the recomputation skips it too
     assert res.n_seeds.sum() == 2 * len(DEMO_DENSITIES) - 1
     assert not ((res.density == DEMO_DENSITIES[-1]) & res.correction).any()
+    check_results_md(out / "results.md", runs)
     assert f"density {DEMO_DENSITIES[-1]:g} · 3 epochs: no corrected runs" in text   # said, not hidden
     e2a = check_epochs_csv(out / "epochs_to_accuracy.csv", runs)
     assert e2a.set_index("density").loc[DEMO_DENSITIES[-1], "note"] == "no corrected runs"
     check_pngs(out)                                                          # still drawn from what is there
+    check_panels(out, runs, text)
 
 def test_only_one_baseline_run(demo_runs, tmp_path):
     runs = tmp_path / "runs"
     src = demo_runs / "digits" / "rigl-erk-base" / f"density{DEMO_DENSITIES[0]}" / "seed0"
-    shutil.copytree(src, runs / src.relative_to(demo_runs), ignore=shutil.ignore_patterns("checkpoint.pt", "*.ipynb"))
+    copy_runs(src, runs / src.relative_to(demo_runs))
     figures(runs, runs / "figures", tmp_path / "figures.ipynb")             # out_dir given explicitly as the default
     errors, text = outputs(tmp_path / "figures.ipynb")
     assert errors == []
     check_pngs(runs / "figures")
+    check_panels(runs / "figures", runs, text)                               # tau and epochs: a placeholder each
     res = check_results_csv(runs / "figures" / "results.csv", runs)
-    assert len(res) == 1 and res.gain.isna().all() and math.isnan(res.test_acc_sd.iloc[0])
-    assert "no corrected runs" in text and "1 seed per curve" in text
+    assert len(res) == 1 and res.gain_pp.isna().all() and math.isnan(res["test_acc_sd_%"].iloc[0])
+    assert "no corrected runs" in text and "n=1 seed per curve" in text
     check_epochs_csv(runs / "figures" / "epochs_to_accuracy.csv", runs)
+
+def _second_seed(run_dir, seed, shift):
+    "A copy of `run_dir` as seed `seed`: accuracies shifted by `shift` (clipped to [0, 1]), seconds 10 % longer."
+    d = run_dir.parent / f"seed{seed}"
+    shutil.copytree(run_dir, d)
+    m = pd.read_csv(d / "metrics.csv")
+    for col in ("val_acc", "test_acc"): m[col] = (m[col] + shift * np.arange(1, len(m) + 1)).clip(0, 1)
+    m["seconds"] = 1.1 * m.seconds
+    m.to_csv(d / "metrics.csv", index=False)
+    (d / "config.json").write_text(json.dumps({**read_json(d / "config.json"), "seed": seed}))
+
+def test_two_seeds_and_two_sources(demo_runs, tmp_path):
+    """Two seeds per arm: n and ± sd in the table, a gain ± SE and reductions; and a second model trained at one density
+    only, which must not leave an empty panel in any grid (density × source)."""
+    runs = copy_runs(demo_runs, tmp_path / "runs")
+    for i, d in enumerate(sorted(runs.rglob("final.json"))): _second_seed(d.parent, 1, 0.04 if i % 2 else -0.03)
+    other = runs / "digits-wrn16"
+    for arm in ("base", "agc"):
+        for seed in (0, 1):
+            src = runs / "digits" / f"rigl-erk-{arm}" / f"density{DEMO_DENSITIES[0]}" / f"seed{seed}"
+            dst = other / src.relative_to(runs / "digits"); shutil.copytree(src, dst)
+            (dst / "config.json").write_text(json.dumps({**read_json(dst / "config.json"), "model_name": "wrn-16-1"}))
+    out = tmp_path / "figs"
+    figures(runs, out, tmp_path / "figures.ipynb")
+    errors, text = outputs(tmp_path / "figures.ipynb")
+    assert errors == []
+    check_pngs(out)
+    panels = check_panels(out, runs, text)
+    assert len(panels["accuracy.png"]["panels"]) == 2 * (len(DEMO_DENSITIES) + 1)   # not 2 sources × 2 splits × 2 densities
+    res = check_results_csv(out / "results.csv", runs)
+    assert (res.n_seeds == 2).all() and res["test_acc_sd_%"].notna().all()
+    assert res[res.correction].gain_pp.notna().all() and res[res.correction].gain_se_pp.notna().all()
+    md, rows = check_results_md(out / "results.md", runs)
+    assert all("±" in r["test acc (%) mean ± sd"] for r in rows)
+    assert all(("±" in r["gain (pp) ± SE"]) == (r["correction"] == "yes") for r in rows)
+    assert "n=2 seeds per row" in md.splitlines()[0] and "not a result" not in md
+    e2a = check_epochs_csv(out / "epochs_to_accuracy.csv", runs)
+    assert (e2a.baseline_seeds == 2).all() and not e2a.note.str.contains("n=1").any()
+    assert "mean ± 1 sd over n=2 seeds per curve" in panels["accuracy.png"]["title"]
 
 def test_empty_runs_dir_fails_with_a_clear_message(tmp_path):
     (tmp_path / "runs").mkdir()
