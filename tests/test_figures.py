@@ -183,14 +183,17 @@ def copy_runs(src, dst):
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("checkpoint.pt", "*.ipynb"))
     return dst
 
-def test_figures_on_demo_runs(demo_runs, tmp_path):
+def render_and_check(runs, tmp_path):
+    "Run figures.ipynb on `runs`; check it ran clean, its PNGs and panels, and results.csv. Returns (out, panels, results, text)."
     out = tmp_path / "figs"
-    figures(demo_runs, out, tmp_path / "figures.ipynb")
+    figures(runs, out, tmp_path / "figures.ipynb")
     errors, text = outputs(tmp_path / "figures.ipynb")
     assert errors == []
     check_pngs(out)
-    panels = check_panels(out, demo_runs, text)
-    res = check_results_csv(out / "results.csv", demo_runs)
+    return out, check_panels(out, runs, text), check_results_csv(out / "results.csv", runs), text
+
+def test_figures_on_demo_runs(demo_runs, tmp_path):
+    out, panels, res, text = render_and_check(demo_runs, tmp_path)
     assert len(res) == 2 * len(DEMO_DENSITIES) and res.n_seeds.sum() == 2 * len(DEMO_DENSITIES)
     # one seed per arm: no gain anywhere, and the tables say why
     assert res.gain_pp.isna().all() and (res[res.correction].gain_note == NOT_A_RESULT).all()
@@ -267,14 +270,8 @@ def test_two_seeds_and_two_sources(demo_runs, tmp_path):
             src = runs / "digits" / f"rigl-erk-{arm}" / f"density{DEMO_DENSITIES[0]}" / f"seed{seed}"
             dst = other / src.relative_to(runs / "digits"); shutil.copytree(src, dst)
             (dst / "config.json").write_text(json.dumps({**read_json(dst / "config.json"), "model_name": "wrn-16-1"}))
-    out = tmp_path / "figs"
-    figures(runs, out, tmp_path / "figures.ipynb")
-    errors, text = outputs(tmp_path / "figures.ipynb")
-    assert errors == []
-    check_pngs(out)
-    panels = check_panels(out, runs, text)
+    out, panels, res, _ = render_and_check(runs, tmp_path)
     assert len(panels["accuracy.png"]["panels"]) == 2 * (len(DEMO_DENSITIES) + 1)   # not 2 sources × 2 splits × 2 densities
-    res = check_results_csv(out / "results.csv", runs)
     assert (res.n_seeds == 2).all() and res["test_acc_sd_%"].notna().all()
     assert res[res.correction].gain_pp.notna().all() and res[res.correction].gain_se_pp.notna().all()
     md, rows = check_results_md(out / "results.md", runs)
