@@ -41,9 +41,11 @@ check-sync: ## fail if balance_sparse/ is out of sync with nbs/ (nbdev_export wo
 # INIT: ERK | ER | Random (uniform layer densities);  METHOD: RigL | SET | Static | Dense
 # make cifar10 DENSITY=0.05,0.1,0.2,0.5 SEED=0,1,2   the paper sweep: baseline and corrected RigL-ERK for every density × seed
 # make cifar100 ...                                  the same on CIFAR-100 with the CIFAR ResNet-50
+# RECIPE=authors (default: replay the authors' code) | clean (our choices; folders get a -clean suffix)
 # EPOCHS=n overrides the paper's 250; DATA_DIR (default data) is where CIFAR lives; `make -n ...` prints the commands.
 DENSITY ?= 0.2
 SEED ?= 0
+RECIPE ?= authors
 CORRECTION ?= 1
 METHOD ?= RigL
 INIT ?= ERK
@@ -59,12 +61,13 @@ corrections = $(if $(filter both,$(call lower,$(CORRECTION))),False True,$(call 
 model_for = $(if $(filter cifar100,$1),resnet50,$(if $(filter digits,$1),wrn-10-1,wrn-22-2))
 method_of = $(or $(filter rigl set static dense,$(call lower,$1)),$(error METHOD must be RigL, SET, Static or Dense, got '$1'))
 init_of = $(or $(if $(filter random uniform,$(call lower,$1)),uniform),$(filter erk er,$(call lower,$1)),$(error INIT must be ERK, ER or Random, got '$1'))
-run_dir = runs/$1/$2-$3-$(if $(filter True,$4),agc,base)/density$5/seed$6
+recipe = $(or $(filter authors clean,$(call lower,$(RECIPE))),$(error RECIPE must be authors or clean, got '$(RECIPE)'))
+run_dir = runs/$1/$2-$3-$(if $(filter True,$4),agc,base)$(if $(filter clean,$(recipe)),-clean)/density$5/seed$6
 # every value of a sweep is checked before its first run starts (balance_sparse.settings.check_cli)
 check_values = $(PY) -c 'import balance_sparse.settings as s; s.main()' density=$(DENSITY) seed=$(SEED)$(if $(EPOCHS), epochs=$(EPOCHS))
 # $(call train,dataset,method,init,correction,density,seed[,extra papermill args]); a complete run is skipped, never
 # re-executed (its executed notebook and logs stay as they are)
-train_cmd = $(BIN)/papermill --cwd . nbs/train.ipynb $(call run_dir,$1,$2,$3,$4,$5,$6)/train.ipynb -p dataset $1 -p model $(call model_for,$1) -p method $2 -p init $3 -p correction $4 -p density $5 -p seed $6 -p data_dir $(DATA_DIR) -p run_dir $(call run_dir,$1,$2,$3,$4,$5,$6)$(if $(EPOCHS), -p epochs $(EPOCHS))$(if $7, $7)
+train_cmd = $(BIN)/papermill --cwd . nbs/train.ipynb $(call run_dir,$1,$2,$3,$4,$5,$6)/train.ipynb -p dataset $1 -p model $(call model_for,$1) -p recipe $(recipe) -p method $2 -p init $3 -p correction $4 -p density $5 -p seed $6 -p data_dir $(DATA_DIR) -p run_dir $(call run_dir,$1,$2,$3,$4,$5,$6)$(if $(EPOCHS), -p epochs $(EPOCHS))$(if $7, $7)
 define train
 	@if grep -qs '"status": "complete"' $(call run_dir,$1,$2,$3,$4,$5,$6)/final.json; then \
 	  echo "skip $(call run_dir,$1,$2,$3,$4,$5,$6): complete (delete the folder to train it again)"; \

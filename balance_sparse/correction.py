@@ -83,9 +83,12 @@ class GradientCorrection:
                  tau: float = 0.1,                     # τ's initial value
                  pairing: str = "lagged",              # "lagged" (authors) or "current" (see above)
                  snapshot: nn.Module | None = None,    # initial θ̃; None = a copy of `model`
-                 fused: bool = False):                 # `forward` runs θ and θ̃ as one batched call (`paired_forward`)
+                 fused: bool = False,                  # `forward` runs θ and θ̃ as one batched call (`paired_forward`)
+                 nonfinite_tau: str = "keep"):         # a NaN/inf τ_curr: "keep" τ, or "propagate" it into τ (the authors')
         if pairing not in ("lagged", "current"): raise ValueError(f"pairing must be 'lagged' or 'current', got {pairing!r}")
         if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        if nonfinite_tau not in ("keep", "propagate"): raise ValueError(f"nonfinite_tau must be 'keep' or 'propagate', got {nonfinite_tau!r}")
+        self.nonfinite_tau = nonfinite_tau
         self.model, self.loss_fn, self.gamma, self.alpha, self.tau, self.pairing = model, loss_fn, gamma, alpha, float(tau), pairing
         self.fused = bool(fused)
         self.snapshot = copy.deepcopy(model) if snapshot is None else snapshot
@@ -126,7 +129,8 @@ class GradientCorrection:
         else: self.losses = None
         self._step_losses = []
         self.tau_curr = tau_estimate(*self.losses).item() if self.losses is not None else math.nan
-        if math.isfinite(self.tau_curr): self.tau = (1 - self.alpha) * self.tau + self.alpha * self.tau_curr
+        if math.isfinite(self.tau_curr) or (self.losses is not None and self.nonfinite_tau == "propagate"):
+            self.tau = (1 - self.alpha) * self.tau + self.alpha * self.tau_curr
         self.mean_grad = torch._foreach_div(total, n)
         self.snapshot.load_state_dict(self.model.state_dict())
 

@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['DATASETS', 'channel_stats', 'Splits', 'write_fake_cifar', 'DataNotFoundError', 'load_cifar', 'load_digits32',
-           'load_dataset', 'TensorLoader', 'DataLoaderPipeline', 'dataloader_pipeline']
+__all__ = ['VAL_SPLITS', 'AUTHORS_NORMALIZATION', 'DATASETS', 'CROPS', 'channel_stats', 'Splits', 'write_fake_cifar',
+           'DataNotFoundError', 'load_cifar', 'load_digits32', 'load_dataset', 'TensorLoader', 'DataLoaderPipeline',
+           'dataloader_pipeline']
 
 # %% ../nbs/05_data.ipynb #73935202
 def channel_stats(x: torch.Tensor, # N×C×H×W images; uint8 is read as 0..255 and reported in 0..1 units
@@ -185,10 +186,21 @@ def _download_cifar(name, data_dir, timeout=30.0):
     finally: socket.setdefaulttimeout(old)
 
 
-def _val_indices(n, val_fraction, seed):
+VAL_SPLITS = ("random", "last")   # how `load_cifar` picks the validation images
+
+
+def _check_val_split(val_split):
+    if val_split not in VAL_SPLITS:
+        raise ValueError(f"val_split must be one of {', '.join(map(repr, VAL_SPLITS))}, got {val_split!r}")
+
+
+def _val_indices(n, val_fraction, seed, val_split="random"):
+    "Sorted indices of the round(val_fraction·n) validation images: a seeded random subset, or the last ones."
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    _check_val_split(val_split)
     n_val = int(round(val_fraction * n))
+    if val_split == "last": return torch.arange(n - n_val, n)
     g = torch.Generator().manual_seed(seed)
     return torch.randperm(n, generator=g)[:n_val].sort().values
 
@@ -196,12 +208,14 @@ def _val_indices(n, val_fraction, seed):
 def load_cifar(name: str, # "cifar10" or "cifar100"
                data_dir="data", # directory containing (or to receive) `cifar-10-batches-py/` / `cifar-100-python/`
                val_fraction: float = 0.1, # share of the training set held out for validation; 0 -> `val=None`
-               seed: int = 0, # seeds the validation split
+               seed: int = 0, # seeds the validation split (val_split="random" only)
                download: bool = True, # fetch the archive with torchvision when the folder is missing
+               val_split: str = "random", # "random": seeded random subset; "last": the last images in file order (the authors')
               ) -> Splits:
-    "Load CIFAR-10/100 from the python-format batch files as uint8 NCHW tensors with a seeded validation split."
+    "Load CIFAR-10/100 from the python-format batch files as uint8 NCHW tensors with a validation split."
     if name not in _CIFAR:
         raise ValueError(f"name must be one of {sorted(_CIFAR)}, got {name!r}")
+    _check_val_split(val_split)
     spec = _CIFAR[name]
     data_dir = Path(data_dir).expanduser()
     folder = data_dir / spec["folder"]
@@ -223,7 +237,13 @@ def load_cifar(name: str, # "cifar10" or "cifar100"
     k = spec["num_classes"]
     x_tr, y_tr = _read_cifar_files([folder / f for f in spec["train"]], k)
     x_te, y_te = _read_cifar_files([folder / f for f in spec["test"]], k)
-    return _make_splits(name, x_tr, y_tr, x_te, y_te, k, _val_indices(len(y_tr), val_fraction, seed))
+    return _make_splits(name, x_tr, y_tr, x_te, y_te, k, _val_indices(len(y_tr), val_fraction, seed, val_split))
+
+# %% ../nbs/05_data.ipynb #5cdd0c4b
+AUTHORS_NORMALIZATION = {   # dataset -> (mean, std) per channel, 0..1 units
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+}
 
 # %% ../nbs/05_data.ipynb #b328afa2
 def load_digits32(val_fraction: float = 0.1, # share of each class for validation; 0 -> `val=None`
@@ -259,9 +279,12 @@ def load_dataset(name: str, # one of `DATASETS`
                  val_fraction: float = 0.1, # share of the training data held out for validation
                  seed: int = 0, # seeds the split
                  download: bool = True, # CIFAR only: download when missing
+                 val_split: str = "random", # CIFAR only: "random" or "last" (see `load_cifar`); digits keeps its stratified split
                 ) -> Splits:
     "Load a dataset by name: 'cifar10', 'cifar100' or 'digits'."
-    if name in _CIFAR: return load_cifar(name, data_dir, val_fraction=val_fraction, seed=seed, download=download)
+    _check_val_split(val_split)
+    if name in _CIFAR:
+        return load_cifar(name, data_dir, val_fraction=val_fraction, seed=seed, download=download, val_split=val_split)
     if name == "digits": return load_digits32(val_fraction=val_fraction, seed=seed)
     raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
 
@@ -286,10 +309,61 @@ def _check_xy(x, y, batch_size, mean, std, pad):
         raise ValueError(f"pad must be in [0, {min(x.shape[2], x.shape[3])}) for reflection, got {pad}")
 
 
+CROPS = ("pad", "resized")   # augmentation kinds of TensorLoader / dataloader_pipeline
+
+
+def _check_crop(crop):
+    if crop not in CROPS: raise ValueError(f"crop must be one of {', '.join(map(repr, CROPS))}, got {crop!r}")
+
+
 def _reflect(t, n):
     "Reflect integer positions `t` into 0..n-1 (valid for -n < t < 2n-1)."
     t = t.abs()
     return torch.where(t > n - 1, 2 * (n - 1) - t, t)
+
+# %% ../nbs/05_data.ipynb #f99c5118
+_RRC_SCALE, _RRC_RATIO = (0.08, 1.0), (3 / 4, 4 / 3)     # torchvision's RandomResizedCrop defaults
+
+
+def _central_crop(H, W, ratio):
+    "torchvision's fallback box size (h, w) when no attempt is accepted."
+    if W / H < min(ratio): return int(round(W / min(ratio))), W
+    if W / H > max(ratio): return H, int(round(H * max(ratio)))
+    return H, W
+
+
+def _resized_crop_boxes(n: int, H: int, W: int, g: torch.Generator, device=None,
+                        scale=_RRC_SCALE, ratio=_RRC_RATIO, attempts: int = 10):
+    "`n` RandomResizedCrop boxes `(top, left, h, w)` (int64 vectors), drawn as torchvision does, all at once."
+    u = torch.rand(2, n, attempts, generator=g, device=device)
+    area = (H * W) * (scale[0] + (scale[1] - scale[0]) * u[0])
+    lr0, lr1 = math.log(ratio[0]), math.log(ratio[1])
+    r = torch.exp(lr0 + (lr1 - lr0) * u[1])
+    w, h = (area * r).sqrt().round().long(), (area / r).sqrt().round().long()
+    ok = (w > 0) & (w <= W) & (h > 0) & (h <= H)
+    first = ok.int().argmax(1, keepdim=True)                       # first accepted attempt
+    found = ok.any(1)
+    fh, fw = _central_crop(H, W, ratio)
+    h = torch.where(found, h.gather(1, first)[:, 0], fh)
+    w = torch.where(found, w.gather(1, first)[:, 0], fw)
+    o = torch.rand(2, n, generator=g, device=device)               # uniform offsets 0..H-h, 0..W-w
+    top = torch.where(found, torch.minimum((o[0] * (H - h + 1)).long(), H - h), (H - fh) // 2)
+    left = torch.where(found, torch.minimum((o[1] * (W - w + 1)).long(), W - w), (W - fw) // 2)
+    return top, left, h, w
+
+
+def _resized_crop_sample(xb, top, left, h, w, flip=None):
+    "Resize box `b` of every image of `xb` (B×C×H×W) to H×W: bilinear, align_corners=False; `flip` (B bools) mirrors."
+    _, _, H, W = xb.shape
+    def coords(start, size, n):                                    # B×n grid_sample coordinates in [-1, 1]
+        size = size.to(torch.float32)[:, None]
+        p = ((torch.arange(n, device=xb.device, dtype=torch.float32) + 0.5) * size / n - 0.5).clamp_min(0)
+        p = torch.minimum(p, size - 1) + start.to(torch.float32)[:, None]
+        return (2 * p + 1) / n - 1
+    gy, gx = coords(top, h, H), coords(left, w, W)
+    if flip is not None: gx = torch.where(flip.view(-1, 1), gx.flip(1), gx)
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), -1)   # B×H×W×(x, y)
+    return F.grid_sample(xb.to(torch.float32), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 # %% ../nbs/05_data.ipynb #004390b3
 class _EpochBatches:
@@ -309,18 +383,20 @@ class TensorLoader(_EpochBatches):
                  batch_size: int = 128,
                  *, mean=None, # per-channel mean (0..1 units for uint8 x); required for uint8 x
                  std=None, # per-channel std, same units
-                 augment: bool = False, # reflect-pad `pad` + random crop + random horizontal flip
+                 augment: bool = False, # random crop (see `crop`) + random horizontal flip
                  shuffle: bool = False, # new seeded permutation every epoch
                  device=None, # where the split lives and batches are made; default: x's device
                  seed: int = 0, # with the epoch, determines permutation and augmentation
                  drop_last: bool = False, # drop the last incomplete batch
-                 pad: int = 4, # padding of the random crop
+                 pad: int = 4, # padding of the random crop (crop="pad")
+                 crop: str = "pad", # "pad": reflect-pad + random crop; "resized": RandomResizedCrop (torchvision defaults)
                 ):
         _check_xy(x, y, batch_size, mean, std, pad)
+        _check_crop(crop)
         self.device = torch.device(device) if device is not None else x.device
         self.x, self.y = x.to(self.device), y.to(self.device)     # moved once, kept in its own dtype
         self.batch_size, self.augment, self.shuffle = batch_size, augment, shuffle
-        self.seed, self.drop_last, self.pad, self.epoch = seed, drop_last, pad, 0
+        self.seed, self.drop_last, self.pad, self.crop, self.epoch = seed, drop_last, pad, crop, 0
         as_t = lambda v: torch.tensor(v, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
         self.mean = None if mean is None else as_t(mean)
         self.std = None if std is None else as_t(std)
@@ -330,8 +406,14 @@ class TensorLoader(_EpochBatches):
         self._chan = torch.arange(x.shape[1], device=self.device).view(1, -1, 1, 1)
 
 
+    _rrc_scale, _rrc_ratio = _RRC_SCALE, _RRC_RATIO                # crop="resized" (overridable in tests)
+
     def _augment(self, xb, g):
         B, _, H, W = xb.shape
+        if self.crop == "resized":
+            box = _resized_crop_boxes(B, H, W, g, self.device, self._rrc_scale, self._rrc_ratio)
+            flip = torch.rand(B, generator=g, device=self.device) < 0.5
+            return _resized_crop_sample(xb, *box, flip)
         off = torch.randint(0, 2 * self.pad + 1, (2, B, 1), generator=g, device=self.device)
         flip = torch.rand(B, 1, generator=g, device=self.device) < 0.5
         rows = _reflect(self._rows + off[0], H)                          # B×H source rows
@@ -371,15 +453,19 @@ class _SeededTransformDataset(torch.utils.data.Dataset):
 class DataLoaderPipeline(_EpochBatches):
     "Batches from a `DataLoader` with per-image torchvision transforms; same interface as `TensorLoader`."
     def __init__(self, x, y, batch_size, *, mean=None, std=None, augment=False, shuffle=False, seed=0,
-                 num_workers=0, drop_last=False, device=None, pad=4):
+                 num_workers=0, drop_last=False, device=None, pad=4, crop="pad"):
         from torchvision.transforms import v2
         _check_xy(x, y, batch_size, mean, std, pad)
+        _check_crop(crop)
         self.x, self.y = x.cpu(), y.cpu()
         self.batch_size, self.shuffle, self.seed, self.augment = batch_size, shuffle, seed, augment
-        self.num_workers, self.drop_last, self.epoch = num_workers, drop_last, 0
+        self.num_workers, self.drop_last, self.crop, self.epoch = num_workers, drop_last, crop, 0
         self.device = None if device is None else torch.device(device)
         tf = []
-        if augment: tf += [v2.RandomCrop(tuple(x.shape[2:]), padding=pad, padding_mode="reflect"), v2.RandomHorizontalFlip()]
+        if augment:
+            size = tuple(x.shape[2:])
+            tf += [v2.RandomCrop(size, padding=pad, padding_mode="reflect") if crop == "pad" else
+                   v2.RandomResizedCrop(size=size, antialias=True), v2.RandomHorizontalFlip()]
         tf.append(v2.ToDtype(torch.float32, scale=x.dtype == torch.uint8))
         if mean is not None: tf.append(v2.Normalize(list(mean), list(std)))
         self.dataset = _SeededTransformDataset(self.x, self.y, v2.Compose(tf))
@@ -412,14 +498,15 @@ def dataloader_pipeline(x: torch.Tensor, # N×C×H×W, uint8 (0..255) or float, 
                         batch_size: int,
                         *, mean=None, # per-channel mean (0..1 units for uint8 x)
                         std=None, # per-channel std
-                        augment: bool = False, # RandomCrop(padding=pad, reflect) + RandomHorizontalFlip
+                        augment: bool = False, # random crop (see `crop`) + RandomHorizontalFlip
                         shuffle: bool = False,
                         seed: int = 0, # with the epoch, determines order and augmentation
                         num_workers: int = 0, # DataLoader worker processes
                         drop_last: bool = False,
                         device=None, # move each batch here (pinned memory + non_blocking for CUDA)
-                        pad: int = 4,
+                        pad: int = 4, # crop="pad": RandomCrop(padding=pad, padding_mode="reflect")
+                        crop: str = "pad", # "pad", or "resized": RandomResizedCrop(size=(H, W), antialias=True)
                        ) -> DataLoaderPipeline:
     "The conventional `DataLoader` + torchvision-transforms pipeline, interchangeable with `TensorLoader`."
     return DataLoaderPipeline(x, y, batch_size, mean=mean, std=std, augment=augment, shuffle=shuffle, seed=seed,
-                              num_workers=num_workers, drop_last=drop_last, device=device, pad=pad)
+                              num_workers=num_workers, drop_last=drop_last, device=device, pad=pad, crop=crop)

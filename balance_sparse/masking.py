@@ -54,9 +54,11 @@ class Masking:
                  seed: int = 0,                  # seeds the mask positions
                  optimizer: torch.optim.Optimizer | None = None,  # its state is masked by `apply()`
                  erk_power: float = 1.0,         # ERK power scale
-                 dense_first: bool = False):     # keep the first masked layer dense
+                 dense_first: bool = False,      # keep the first masked layer dense
+                 mask_init: str = "exact"):      # "exact": round(d_l·N_l) nonzeros per layer; "bernoulli": each weight on with prob d_l (the authors')
         from balance_sparse.erk import erk_densities  # lazy: erk builds on `maskable_weights` above
         if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
+        if mask_init not in ("exact", "bernoulli"): raise ValueError(f"mask_init must be 'exact' or 'bernoulli', got {mask_init!r}")
         self.model, self.optimizer, self.init = model, optimizer, init
         self.weights = maskable_weights(model)
         if not self.weights: raise ValueError("model has no Conv2d or Linear weights to mask")
@@ -75,7 +77,12 @@ class Masking:
                    + (f", or init='erk' (density >= {min_density(model, 'erk', erk_power, dense_first)})" if init != "erk" else ""))
             raise ValueError(f"density {density} with init={init if isinstance(init, str) else 'dict'!r} leaves "
                              f"{len(empty)} masked layer(s) with 0 nonzeros: {layers}; {fix}")
-        self.masks = {n: random_mask(p.shape, self.nnz[n], gen).to(p.device) for n, p in self.weights.items()}
+        if mask_init == "exact": self.masks = {n: random_mask(p.shape, self.nnz[n], gen).to(p.device) for n, p in self.weights.items()}
+        else:
+            self.masks = {n: (torch.rand(p.shape, generator=gen) < densities[n]).to(p.device) for n, p in self.weights.items()}
+            self.nnz = {n: int(m.sum()) for n, m in self.masks.items()}
+            if any(v == 0 for v in self.nnz.values()):
+                raise ValueError(f"mask_init='bernoulli' drew no weight at all for {[n for n, v in self.nnz.items() if v == 0]}: use another seed or mask_init='exact'")
         self._factors = None                     # masks as 0/1 in the weights' dtype, built once per mask change
         self.apply()
 

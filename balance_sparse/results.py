@@ -15,8 +15,8 @@ __all__ = ['CONFIG_COLUMNS', 'SETTING', 'RESULT_COLUMNS', 'MIN_SEEDS', 'EPOCHS_C
            'results_markdown']
 
 # %% ../nbs/10_results.ipynb #c0b4ccbf
-CONFIG_COLUMNS = ["dataset", "model_name", "num_classes", "preset", "method", "init", "correction", "density", "epochs", "seed"]
-SETTING = ["dataset", "model_name", "method", "init", "density", "epochs"]   # what a comparison holds fixed
+CONFIG_COLUMNS = ["dataset", "model_name", "num_classes", "preset", "recipe", "method", "init", "correction", "density", "epochs", "seed"]
+SETTING = ["dataset", "model_name", "recipe", "method", "init", "density", "epochs"]   # what a comparison holds fixed
 _NEEDED = ["epoch", "val_acc", "test_acc", "train_flops", "seconds"]
 _HINT = ("train some with `make demo` (quick, offline: digits) or "
          "`papermill nbs/train.ipynb runs/.../train.ipynb -p density 0.2 -p run_dir runs/...`, then run this again")

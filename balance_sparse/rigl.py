@@ -9,7 +9,7 @@ import torch
 from .masking import Masking
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'prune_rate', 'TopologyUpdater']
+__all__ = ['SCHEDULES', 'ROW_VALUES', 'prune_rate', 'TopologyUpdater']
 
 # %% ../nbs/02_rigl.ipynb #6e700e26
 SCHEDULES = ("cosine", "linear", "constant")
@@ -23,6 +23,12 @@ def prune_rate(step: int, end_step: int, initial: float = 0.3, schedule: str = "
     return initial
 
 # %% ../nbs/02_rigl.ipynb #d99fafcc
+def _first(score: torch.Tensor, k: int, descending: bool) -> torch.Tensor:
+    "Indices of the k smallest (largest) entries of a 1-D `score`; ties go to the lowest index (stable sort)."
+    return torch.sort(score, descending=descending, stable=True).indices[:k]
+
+ROW_VALUES = ("clean", "authors")
+
 class TopologyUpdater:
     "RigL / SET / Static mask updates for a `Masking`: call `update(step)` when `is_update_step(step)`."
     def __init__(self,
@@ -32,19 +38,45 @@ class TopologyUpdater:
                  interval: int = 100,         # ΔT, steps between updates
                  prune_rate: float = 0.3,     # r0, the initial drop fraction
                  schedule: str = "cosine",    # drop-fraction schedule
-                 seed: int = 0):              # seeds SET's random growth
+                 seed: int = 0,               # seeds SET's random growth
+                 update_steps: str = "clean",     # "clean": g % ΔT == 0, g > 0; "authors": (g+1) % ΔT == 0
+                 drop_schedule: str = "clean",    # "clean": r at g; "authors": r at g − 1 (their decay lags a step)
+                 dense_layers: str = "clean",     # "clean": skip fully dense layers; "authors": their prune-rate adjustment
+                 regrown_momentum: str = "clean"):  # "clean": zeroed; "authors": a dropped-and-regrown weight keeps it
         if method not in ("rigl", "set", "static"): raise ValueError(f"method must be 'rigl', 'set' or 'static', got {method!r}")
         if method != "static" and (end_step is None or end_step < 0): raise ValueError(f"{method} needs end_step >= 0, got {end_step}")
         if interval < 1: raise ValueError(f"interval must be >= 1, got {interval}")
         if not 0 <= prune_rate <= 1: raise ValueError(f"prune_rate must be in [0, 1], got {prune_rate}")
         if schedule not in SCHEDULES: raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        for name, v in (("update_steps", update_steps), ("drop_schedule", drop_schedule), ("dense_layers", dense_layers),
+                        ("regrown_momentum", regrown_momentum)):
+            if v not in ROW_VALUES: raise ValueError(f"{name} must be one of clean, authors, got {v!r}")
         self.masking, self.method, self.end_step, self.interval = masking, method, end_step, interval
         self.prune_rate, self.schedule = prune_rate, schedule
+        self.update_steps, self.drop_schedule, self.dense_layers, self.regrown_momentum = update_steps, drop_schedule, dense_layers, regrown_momentum
         self.generator = torch.Generator().manual_seed(seed)
 
     def is_update_step(self, step: int) -> bool:
         "Whether the masks change at (0-based) `step` instead of an optimizer step."
-        return self.method != "static" and step > 0 and step % self.interval == 0 and step < self.end_step
+        if self.method == "static" or step >= self.end_step: return False
+        if self.update_steps == "authors": return (step + 1) % self.interval == 0
+        return step > 0 and step % self.interval == 0
+
+    def drop_fraction(self, step: int) -> float:
+        "r at update `step`: the schedule at `step`, or (authors) at the step before — their decay only advances on optimizer steps."
+        return prune_rate(max(step - 1, 0) if self.drop_schedule == "authors" else step, self.end_step, self.prune_rate, self.schedule)
+
+    def layer_rates(self, r: float) -> dict[str, float]:
+        "Each layer's drop fraction: r, except (clean) 0 for fully dense layers, or (authors) min(sparsity, r) for a layer under 20% sparsity that holds more than 1/L of the nonzero weights."
+        m = self.masking
+        if self.dense_layers == "clean": return {n: 0.0 if m.nnz[n] == w.numel() else r for n, w in m.weights.items()}
+        nonzero = {n: int((w != 0).sum()) for n, w in m.weights.items()}          # the authors count nonzero *values*
+        total, L = sum(nonzero.values()), len(nonzero)
+        rates = {}
+        for n, w in m.weights.items():
+            sparsity = 1 - m.nnz[n] / w.numel()
+            rates[n] = min(sparsity, r) if sparsity < 0.2 and nonzero[n] * L > total else r
+        return rates
 
     def _grow_score(self, name, weight, candidates):
         if self.method == "rigl":
@@ -55,27 +87,27 @@ class TopologyUpdater:
 
     @torch.no_grad()
     def update(self, step: int) -> dict[str, int]:
-        "Drop and regrow in every sparse layer; returns {layer: weights moved}."
-        r = prune_rate(step, self.end_step, self.prune_rate, self.schedule)
+        "Drop and regrow in every layer whose rate is > 0; returns {layer: weights moved}."
         moved, new_masks, optimizer = {}, {}, self.masking.optimizer
-        for name, w in self.masking.weights.items():
-            mask, n_active = self.masking.masks[name], self.masking.nnz[name]
-            k = math.ceil(r * n_active)
-            if k == 0 or n_active == mask.numel(): continue
+        for name, rate in self.layer_rates(self.drop_fraction(step)).items():
+            w, mask = self.masking.weights[name], self.masking.masks[name]
+            k = math.ceil(rate * self.masking.nnz[name])
+            if k == 0: continue
             keep = mask.flatten().clone()                     # flat scores are read-only copies in logical order:
             w_abs = w.detach().abs().flatten()                # valid for any memory format (e.g. channels_last)
-            drop_score = torch.where(keep, w_abs, torch.full_like(w_abs, math.inf))
-            keep[torch.topk(drop_score, k, largest=False).indices] = False
-            grow = torch.topk(self._grow_score(name, w, ~keep), k).indices
+            keep[_first(torch.where(keep, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = False   # drop
+            grow = _first(self._grow_score(name, w, ~keep), k, descending=True)
             keep[grow] = True
             grown = torch.zeros_like(keep); grown[grow] = True
             grown = grown.view(w.shape)                       # bool, contiguous, the weight's logical shape
             w.masked_fill_(grown, 0)                          # new connections start at zero (in place: keeps w's strides) ...
-            if optimizer is not None:                         # ... with no momentum
+            if optimizer is not None and self.regrown_momentum == "clean":   # ... with no momentum
                 for v in optimizer.state.get(w, {}).values():
                     if torch.is_tensor(v) and v.shape == w.shape: v.masked_fill_(grown, 0)
             new_masks[name], moved[name] = keep.view(w.shape), k
         self.masking.set_masks(new_masks, same_nnz=True)      # zeroes the dropped weights and their state
         return moved
 
-    def __repr__(self): return f"TopologyUpdater({self.method}, ΔT={self.interval}, end_step={self.end_step}, r0={self.prune_rate}, {self.schedule})"
+    def __repr__(self):
+        rows = [n for n in ("update_steps", "drop_schedule", "dense_layers", "regrown_momentum") if getattr(self, n) == "authors"]
+        return f"TopologyUpdater({self.method}, ΔT={self.interval}, end_step={self.end_step}, r0={self.prune_rate}, {self.schedule}" + (f", authors: {rows})" if rows else ")")

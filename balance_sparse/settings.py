@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, fields
 import torch
 
 # %% auto #0
-__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'BOOLEAN', 'METHODS', 'INITS', 'SPEED_SETTINGS', 'parse_bool', 'setting', 'RunSettings',
-           'settings_table', 'check_cli', 'main']
+__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'BOOLEAN', 'RECIPES', 'METHODS', 'INITS', 'SPEED_SETTINGS', 'parse_bool', 'setting',
+           'RunSettings', 'settings_table', 'recipe_table', 'check_cli', 'main']
 
 # %% ../nbs/07_settings.ipynb #fea5c211
 TRUE_WORDS, FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -57,9 +57,16 @@ def _optional(parse):
     "None (or the strings 'none'/'null'/'auto'/'') stands for the default chosen at run time."
     return lambda v: None if v is None or (isinstance(v, str) and v.strip().lower() in ("none", "null", "auto", "")) else parse(v)
 
-def setting(default, accepts: str, parse, doc: str):
+def setting(default, accepts: str, parse, doc: str, **meta):
     "A dataclass field with its default, its check and one line of documentation."
-    return field(default=default, metadata={"accepts": accepts, "parse": parse, "doc": doc})
+    return field(default=default, metadata={"accepts": accepts, "parse": parse, "doc": doc, **meta})
+
+RECIPES = ("clean", "authors")
+
+def _row(what: str, clean: str, authors: str):
+    "A row of the recipe table: 'clean' or 'authors' (None: whatever `recipe` says)."
+    return setting(None, "one of clean, authors, or None (from recipe)", _optional(_choice(*RECIPES)),
+                   f"{what} — clean: {clean}; authors: {authors}", row={"what": what, "clean": clean, "authors": authors})
 
 # %% ../nbs/07_settings.ipynb #df807554
 METHODS = ("rigl", "set", "static", "dense")
@@ -90,6 +97,18 @@ class RunSettings:
     alpha: float = setting(0.3, "a number in [0, 1]", _number(float, 0, 1), "correction: smoothing of τ")
     tau: float = setting(0.1, "a finite number", _number(float), "correction: initial τ")
     pairing: str = setting("lagged", "one of lagged, current", _choice("lagged", "current"), "correction: which losses τ pairs")
+    warmup_steps: int = setting(0, "a whole number >= 0", _number(int, 0), "linear lr warm-up from 0 over this many steps; StepLR counts from its end")
+    crop: str = setting("pad", "one of pad, resized", _choice("pad", "resized"), "augmentation: reflect-pad 4 + crop (CIFAR-10), or RandomResizedCrop (CIFAR-100)")
+    recipe: str = setting("clean", "one of clean, authors", _choice(*RECIPES), "fills every row below that is None: our clean choices, or the authors' code")
+    update_steps: str | None = _row("which steps update masks", "g % ΔT == 0, g > 0 (100, 200, ...)", "(g+1) % ΔT == 0 (99, 199, ...)")
+    drop_schedule: str | None = _row("cosine drop fraction: evaluated at / its T", "at g; T = int(0.75 · total steps)", "at g − 1; T = round(0.75 · epochs · n_train / batch)")
+    dense_layers: str | None = _row("layers ERK makes fully dense", "never updated", "prune-rate adjustment: drop ceil(r·N) smallest, regrow them at 0")
+    regrown_momentum: str | None = _row("a weight dropped and regrown in one update", "its momentum is zeroed", "keeps its momentum")
+    first_snapshot: str | None = _row("the first snapshot θ̃", "a copy of the model", "an independently initialised, unmasked network (fit(snapshot=...))")
+    normalization: str | None = _row("input normalisation", "train-split statistics", "the fixed constants of the authors' data code")
+    val_split: str | None = _row("validation split", "a seeded random 10%", "the last 10% of the training files")
+    nonfinite_tau: str | None = _row("a non-finite τ_curr", "leaves τ unchanged", "propagates into τ")
+    mask_init: str | None = _row("initial masks", "exactly round(d_l·N_l) nonzeros per layer", "Bernoulli(d_l) per weight")
     loader: str | None = setting(None, "one of gpu, dataloader, or None (gpu)", _optional(_choice("gpu", "dataloader")), "data resident on the device, or a DataLoader")
     amp: bool | None = setting(None, BOOLEAN + ", or None (on for CUDA)", _optional(_bool), "bf16 autocast")
     channels_last: bool | None = setting(None, BOOLEAN + ", or None (on for CUDA)", _optional(_bool), "channels-last memory format")
@@ -126,23 +145,40 @@ class RunSettings:
         "The settings that define what a run computes (all but the speed settings): a run folder belongs to one identity."
         return {k: v for k, v in self.to_dict().items() if k not in SPEED_SETTINGS}
 
-    def resolved(self, device, steps_per_epoch: int) -> RunSettings:
-        "Fill the run-time defaults: speed settings for `device`, `end_step` = 75% of the steps, density 1 for dense."
+    @classmethod
+    def rows(cls) -> list[str]:
+        "The recipe rows: the settings where our clean choice and the authors' code differ."
+        return [f.name for f in fields(cls) if "row" in f.metadata]
+
+    def row(self, name: str) -> str:
+        "A recipe row's value: its own, or the recipe's when it is None."
+        if name not in self.rows(): raise ValueError(f"{name!r} is not a recipe row; the rows are: {', '.join(self.rows())}")
+        return getattr(self, name) or self.recipe
+
+    def resolved(self, device, n_train: int) -> RunSettings:
+        "Fill the run-time defaults: recipe rows, speed settings for `device`, `end_step` (75% of training), density 1 for dense."
         cuda = torch.device(device).type == "cuda"
         pick = lambda v, default: default if v is None else v
-        return self.replace(loader=pick(self.loader, "gpu"), amp=pick(self.amp, cuda), channels_last=pick(self.channels_last, cuda),
-                            num_workers=pick(self.num_workers, 4 if cuda else 0),
-                            end_step=pick(self.end_step, int(0.75 * self.epochs * steps_per_epoch)),
+        rows = {r: self.row(r) for r in self.rows()}
+        if rows["drop_schedule"] == "authors": end = round(0.75 * self.epochs * n_train / self.batch_size)   # 65,918 for CIFAR-10
+        else: end = int(0.75 * self.epochs * math.ceil(n_train / self.batch_size))
+        return self.replace(**rows, loader=pick(self.loader, "gpu"), amp=pick(self.amp, cuda), channels_last=pick(self.channels_last, cuda),
+                            num_workers=pick(self.num_workers, 4 if cuda else 0), end_step=pick(self.end_step, end),
                             density=1.0 if self.method == "dense" else self.density)
 
-# %% ../nbs/07_settings.ipynb #546ff917
+# %% ../nbs/07_settings.ipynb #8377c76b
 def settings_table():
     "Every setting with its default, what it accepts and what it does (a DataFrame)."
     import pandas as pd
     return pd.DataFrame([{"setting": f.name, "default": f.default, "accepts": f.metadata["accepts"], "what": f.metadata["doc"]}
                          for f in fields(RunSettings)]).set_index("setting")
 
-# %% ../nbs/07_settings.ipynb #461bc0d2
+def recipe_table():
+    "The recipe rows: what each decides, our clean choice and what the authors' code does (a DataFrame)."
+    import pandas as pd
+    return pd.DataFrame([{"setting": f.name, **f.metadata["row"]} for f in fields(RunSettings) if "row" in f.metadata]).set_index("setting")
+
+# %% ../nbs/07_settings.ipynb #295dedbd
 def check_cli(args: list[str]) -> list[str]:
     "Check `name=v1,v2,...` arguments against `RunSettings`; returns the error lines (empty when all are valid)."
     errors = []

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, math, os, platform, time
 from pathlib import Path
+from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
@@ -22,7 +23,7 @@ from .flops import dense_flops, sparse_flops, epoch_train_flops
 
 # %% auto #0
 __all__ = ['METRIC_COLUMNS', 'as_tensors', 'evaluate', 'check_inputs', 'param_groups', 'StopTraining', 'device_name',
-           'resolve_device', 'fit']
+           'resolve_device', 'lr_factor', 'fit']
 
 # %% ../nbs/09_train.ipynb #ef7f7689
 def as_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,6 +133,13 @@ def _start_wandb(config, run_dir):
     return wandb.init(project=os.environ.get("WANDB_PROJECT", "balance_sparse"), config=config,
                       dir=str(run_dir) if run_dir else None, name=Path(run_dir).as_posix() if run_dir else None, reinit=True)
 
+def lr_factor(warmup_steps: int, lr_step: int, lr_gamma: float):
+    "The lr multiplier at step g: g / warmup_steps during the warm-up (0 at g = 0, as the authors' scheduler), then ×lr_gamma every lr_step steps counted from the warm-up's end."
+    def factor(g: int) -> float:
+        if g < warmup_steps: return g / warmup_steps
+        return lr_gamma ** ((g - warmup_steps) // lr_step)
+    return factor
+
 def _optional_int(value, name, lo):
     if value is None: return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
@@ -153,6 +161,8 @@ def fit(model: nn.Module,
         log_every: int = 50,            # steps between progress-bar updates (each one reads the loss: a sync)
         stop_after_steps: int | None = None,  # end this session after that many steps (resume later)
         config: dict | None = None,     # extra entries for config.json (dataset, model name, ...)
+        snapshot: nn.Module | None = None,  # the first θ̃ when first_snapshot="authors": another instance of the model
+        on_step: Callable[[dict], None] | None = None,  # called after every step with the step's state (tests, logging)
         **overrides,                    # any `RunSettings` field, e.g. method="set", density=0.1, correction=False
        ) -> pd.DataFrame:
     "Train `model` sparsely (RigL/SET/Static/dense ± gradient correction); one metrics row per epoch."
@@ -168,13 +178,18 @@ def fit(model: nn.Module,
     splits = {"train": (x_train, y_train), **{k: as_tensors(v) for k, v in (("val", val), ("test", test)) if v is not None}}
     num_classes = _outputs(model, x_train.shape[1:])
     check_inputs(splits, num_classes)
-    if mean is None and x_train.dtype == torch.uint8: mean, std = channel_stats(x_train)
     steps_per_epoch = math.ceil(len(y_train) / s.batch_size)
-    s = s.resolved(device, steps_per_epoch)                           # the device's speed defaults, end_step
+    s = s.resolved(device, len(y_train))                              # recipe rows, the device's speed defaults, end_step
+    if s.correction and (s.first_snapshot == "authors") != (snapshot is not None):
+        raise ValueError("first_snapshot='authors' starts θ̃ from an independently initialised network: pass snapshot=another instance of the model"
+                         if snapshot is None else "snapshot= is the authors' first θ̃ (first_snapshot='authors'); with first_snapshot='clean' θ̃ starts as a copy of the model")
+    if s.normalization == "authors" and mean is None:
+        raise ValueError("normalization='authors' uses the authors' fixed constants: pass mean= and std= (e.g. bs.AUTHORS_NORMALIZATION['cifar10'])")
+    if mean is None and x_train.dtype == torch.uint8: mean, std = channel_stats(x_train)
     run = RunFolder(run_dir) if run_dir is not None else None
     identity = {**s.identity(), **(config or {}), "data": {k: data_fingerprint(*v) for k, v in splits.items()}}
     cfg = {**s.to_dict(), **identity, "model": type(model).__name__, "num_classes": num_classes,
-           **{f"n_{k}": len(v[1]) for k, v in splits.items()}, "steps_per_epoch": steps_per_epoch,
+           **{f"n_{k}": len(v[1]) for k, v in splits.items()}, "steps_per_epoch": steps_per_epoch, "mean": mean, "std": std,
            "total_steps": s.epochs * steps_per_epoch, "device": str(device), "device_name": device_name(device), "versions": _versions()}
 
     # ---- a run folder belongs to one run; a finished run is not trained again ---------------------------
@@ -196,16 +211,21 @@ def fit(model: nn.Module,
     dtype = next(model.parameters()).dtype                             # float32, or float64 for exact comparisons
     prepare = lambda x: x.to(dtype=dtype, memory_format=memory_format)  # no-op unless the batch differs
     optimizer = torch.optim.SGD(param_groups(model, s.weight_decay), lr=s.lr, momentum=s.momentum, nesterov=s.nesterov)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=s.lr_step, gamma=s.lr_gamma)
-    masking = Masking(model, s.density, s.init, seed=s.seed, optimizer=optimizer) if s.method != "dense" else None
-    updater = TopologyUpdater(masking, s.method, s.end_step, s.interval, s.prune_rate, seed=s.seed) if s.method in ("rigl", "set") else None
-    corr = GradientCorrection(model, F.cross_entropy, s.gamma, s.alpha, s.tau, s.pairing, fused=s.fused) if s.correction else None
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(s.warmup_steps, s.lr_step, s.lr_gamma))
+    masking = Masking(model, s.density, s.init, seed=s.seed, optimizer=optimizer,
+                      mask_init="exact" if s.mask_init == "clean" else "bernoulli") if s.method != "dense" else None
+    updater = TopologyUpdater(masking, s.method, s.end_step, s.interval, s.prune_rate, seed=s.seed, update_steps=s.update_steps,
+                              drop_schedule=s.drop_schedule, dense_layers=s.dense_layers,
+                              regrown_momentum=s.regrown_momentum) if s.method in ("rigl", "set") else None
+    if snapshot is not None: snapshot = snapshot.to(device, dtype=dtype, memory_format=memory_format)
+    corr = GradientCorrection(model, F.cross_entropy, s.gamma, s.alpha, s.tau, s.pairing, snapshot=snapshot, fused=s.fused,
+                              nonfinite_tau="keep" if s.nonfinite_tau == "clean" else "propagate") if s.correction else None
     step_model = torch.compile(model) if s.compile else model
 
     def make(x, y, **kw):
         if s.loader == "gpu": return TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device, seed=s.seed, **kw)
         return dataloader_pipeline(x, y, s.batch_size, mean=mean, std=std, device=device, seed=s.seed, num_workers=s.num_workers, **kw)
-    train_loader = make(x_train, y_train, augment=s.augment, shuffle=True)
+    train_loader = make(x_train, y_train, augment=s.augment, shuffle=True, crop=s.crop)
     eval_loaders = {k: make(*v, augment=False, shuffle=False) for k, v in splits.items() if k != "train"}
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if s.amp else contextlib.nullcontext
 
@@ -275,6 +295,7 @@ def fit(model: nn.Module,
                     if masking is not None: masking.apply()                   # masked weights and momentum = 0
                 scheduler.step()
                 step += 1; session_steps += 1
+                if on_step is not None: on_step(dict(step=step, model=model, optimizer=optimizer, masking=masking, correction=corr, loss=loss))
                 loss_sum += loss.detach().float() * len(y); correct += (out.argmax(1) == y).sum(); seen += len(y)
                 if (i + 1) % log_every == 0:                                   # the only syncs inside an epoch
                     check_finite("training loss", loss_sum.item() / seen, epoch)

@@ -32,3 +32,13 @@ def demo_runs(tmp_path_factory):
     return runs
 
 def read_json(p): return json.loads(Path(p).read_text())
+
+def quadrant_data(n, seed, size=16):
+    "n uint8 images whose label (0..3) is the brightest quadrant: learnable in a few steps (a fixture, not data to learn from)."
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 120, (n, 3, size, size), generator=g, dtype=torch.uint8)
+    y = torch.randint(0, 4, (n,), generator=g)
+    h = size // 2
+    for i, q in enumerate(y.tolist()): x[i, :, (q // 2) * h:(q // 2) * h + h, (q % 2) * h:(q % 2) * h + h] += 120
+    return x, y

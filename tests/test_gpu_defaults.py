@@ -8,18 +8,12 @@ import numpy as np, pandas as pd, pytest, torch
 from balance_sparse import fit, wrn, Masking
 from balance_sparse.settings import RunSettings, SPEED_SETTINGS
 from balance_sparse.train import METRIC_COLUMNS
+from conftest import quadrant_data
 
-CUDA_DEFAULTS = {k: getattr(RunSettings().resolved("cuda", steps_per_epoch=1), k) for k in SPEED_SETTINGS if k != "num_workers"}
+CUDA_DEFAULTS = {k: getattr(RunSettings().resolved("cuda", n_train=1), k) for k in SPEED_SETTINGS if k != "num_workers"}
 SAME = [c for c in METRIC_COLUMNS if c != "seconds"]
 
-def data(n, seed):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randint(0, 120, (n, 3, 16, 16), generator=g, dtype=torch.uint8)
-    y = torch.randint(0, 4, (n,), generator=g)
-    for i, q in enumerate(y.tolist()): x[i, :, (q // 2) * 8:(q // 2) * 8 + 8, (q % 2) * 8:(q % 2) * 8 + 8] += 120
-    return x, y
-
-TRAIN, TEST = data(64, 0), data(32, 1)
+TRAIN, TEST = quadrant_data(64, 0), quadrant_data(32, 1)
 # 4 steps per epoch, 2 epochs; mask updates at steps 2 and 4 (end_step = 75% of 8 = 6)
 KW = dict(epochs=2, batch_size=16, interval=2, density=0.3, progress=False, seed=0, device="cpu")
 

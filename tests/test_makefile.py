@@ -45,3 +45,11 @@ def test_complete_runs_are_skipped(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"skip runs/cifar10/rigl-erk-agc/density0.2/seed0: complete" in r.stdout
     assert (run / "train.ipynb").read_text() == "the executed notebook"
+
+def test_recipe():
+    r = make("-n", "cifar10.ERK.RigL")
+    assert "-p recipe authors" in r.stdout and "runs/cifar10/rigl-erk-agc/density0.2/seed0" in r.stdout
+    r = make("-n", "cifar10.ERK.RigL", "RECIPE=clean")
+    assert "-p recipe clean" in r.stdout and "runs/cifar10/rigl-erk-agc-clean/density0.2/seed0" in r.stdout
+    r = make("-n", "cifar10.ERK.RigL", "RECIPE=paper")
+    assert r.returncode != 0 and "RECIPE must be authors or clean, got 'paper'" in r.stderr
