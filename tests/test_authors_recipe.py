@@ -150,3 +150,14 @@ def test_clean_recipe_leaves_the_transcription():
     loader.set_epoch(10**6); ref.epoch_start([(x.double(), y) for x, y in loader]); loader.set_epoch(0)
     for g, (x, y) in zip(range(2), loader): ref.step(g, x.double(), y)
     assert any(not torch.equal(first["m"][n], ref.m[n]) for n in ref.m)    # masks moved at step 1 (authors) vs not (clean)
+
+def test_row8_validation_is_the_last_tenth_of_the_training_files(tmp_path):
+    from balance_sparse.data import write_fake_cifar, load_cifar
+    from balance_sparse.driver import load_run_data
+    write_fake_cifar(tmp_path, "cifar10", n_train=200, n_test=20)
+    files = load_cifar("cifar10", tmp_path, val_fraction=0.0)                 # every training image, in file order
+    splits, mean, std = load_run_data("cifar10", tmp_path, RunSettings(recipe="authors"))
+    assert torch.equal(splits.val[0], files.train[0][180:]) and torch.equal(splits.train[0], files.train[0][:180])
+    assert mean == (0.4914, 0.4822, 0.4465) and std == (0.2023, 0.1994, 0.2010)   # row 7: the authors' constants
+    clean, cmean, _ = load_run_data("cifar10", tmp_path, RunSettings(recipe="clean"))
+    assert not torch.equal(clean.val[0], files.train[0][180:]) and cmean == clean.mean
