@@ -39,6 +39,8 @@ check-sync: ## fail if balance_sparse/ is out of sync with nbs/ (nbdev_export wo
 # make cifar10.ERK.RigL DENSITY=0.2 SEED=0     one run: WRN-22-2, RigL, ERK, with the gradient correction
 # make cifar10.ERK.RigL CORRECTION=0           the same without it (the RigL baseline); also false/no/off; CORRECTION=both
 # INIT: ERK | ER | Random (uniform layer densities);  METHOD: RigL | SET | Static | Dense
+# make cifar10.2x.ERK.RigL / cifar10.3x.Random.SET   2× / 3× training (epochs, lr decay steps, end of mask updates)
+# make cifar10.Static.ERK                            the reference's name for a static ERK mask
 # make cifar10 DENSITY=0.05,0.1,0.2,0.5 SEED=0,1,2   the paper sweep: baseline and corrected RigL-ERK for every density × seed
 # make cifar100 ...                                  the same on CIFAR-100 with the CIFAR ResNet-50
 # RECIPE=authors (default: replay the authors' code) | clean (our choices; folders get a -clean suffix)
@@ -62,7 +64,18 @@ model_for = $(if $(filter cifar100,$1),resnet50,$(if $(filter digits,$1),wrn-10-
 method_of = $(or $(filter rigl set static dense,$(call lower,$1)),$(error METHOD must be RigL, SET, Static or Dense, got '$1'))
 init_of = $(or $(if $(filter random uniform,$(call lower,$1)),uniform),$(filter erk er,$(call lower,$1)),$(error INIT must be ERK, ER or Random, got '$1'))
 recipe = $(or $(filter authors clean,$(call lower,$(RECIPE))),$(error RECIPE must be authors or clean, got '$(RECIPE)'))
-run_dir = runs/$1/$2-$3-$(if $(filter True,$4),agc,base)$(if $(filter clean,$(recipe)),-clean)/density$5/seed$6
+MULT := 1
+run_dir = runs/$1/$(if $(filter-out 1,$(MULT)),$(MULT)x-)$2-$3-$(if $(filter True,$4),agc,base)$(if $(filter clean,$(recipe)),-clean)/density$5/seed$6
+# a run target's stem: [2x.|3x.]INIT.METHOD, or Static.INIT (the reference's names)
+define parse_stem
+$(eval _w := $(subst ., ,$1))
+$(eval MULT := $(if $(filter %x,$(firstword $(_w))),$(patsubst %x,%,$(firstword $(_w))),1))
+$(eval _w := $(if $(filter %x,$(firstword $(_w))),$(wordlist 2,9,$(_w)),$(_w)))
+$(eval INIT := $(if $(filter static,$(call lower,$(word 1,$(_w)))),$(word 2,$(_w)),$(word 1,$(_w))))
+$(eval METHOD := $(if $(filter static,$(call lower,$(word 1,$(_w)))),Static,$(word 2,$(_w))))
+$(if $(filter 1 2 3,$(MULT)),,$(error the training-length multiplier must be 2x or 3x, got '$(MULT)x'))
+endef
+mult_arg = $(if $(filter-out 1,$(MULT)),-p multiplier $(MULT))
 # every value of a sweep is checked before its first run starts (balance_sparse.settings.check_cli)
 check_values = $(PY) -c 'import balance_sparse.settings as s; s.main()' density=$(DENSITY) seed=$(SEED)$(if $(EPOCHS), epochs=$(EPOCHS))
 # $(call train,dataset,method,init,correction,density,seed[,extra papermill args]); a complete run is skipped, never
@@ -80,15 +93,13 @@ define newline
 endef
 sweep = $(check_values)$(newline)$(foreach d,$(densities),$(foreach s,$(seeds),$(foreach c,$3,$(call train,$1,$(call method_of,$(METHOD)),$(call init_of,$(INIT)),$c,$d,$s,$2))))
 
-cifar10.%: ## one CIFAR-10 run per DENSITY × SEED, e.g. make cifar10.ERK.RigL DENSITY=0.2 SEED=0 [CORRECTION=0]
-	$(eval INIT := $(word 1,$(subst ., ,$*)))
-	$(eval METHOD := $(word 2,$(subst ., ,$*)))
-	$(call sweep,cifar10,,$(corrections))
+cifar10.%: ## one CIFAR-10 run per DENSITY × SEED: cifar10.ERK.RigL, cifar10.2x.Random.SET, cifar10.Static.ERK, ... [CORRECTION=0|1|both]
+	$(call parse_stem,$*)
+	$(call sweep,cifar10,$(mult_arg),$(corrections))
 
 cifar100.%: ## the same on CIFAR-100 with the CIFAR ResNet-50
-	$(eval INIT := $(word 1,$(subst ., ,$*)))
-	$(eval METHOD := $(word 2,$(subst ., ,$*)))
-	$(call sweep,cifar100,,$(corrections))
+	$(call parse_stem,$*)
+	$(call sweep,cifar100,$(mult_arg),$(corrections))
 
 cifar10: ## paper sweep on CIFAR-10: baseline + corrected for DENSITY=0.05,0.1,0.2,0.5 SEED=0,1,2 (lists)
 	$(call sweep,cifar10,,False True)

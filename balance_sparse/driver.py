@@ -27,15 +27,15 @@ def reject_unknown_parameters(namespace: dict,   # the notebook's globals() afte
 # %% ../nbs/11_driver.ipynb #d6ab0e5d
 PRESETS = {"demo": dict(dataset="digits", model="wrn-10-1", epochs=10, batch_size=32, lr=0.05, interval=40)}
 DATASET_DEFAULTS = {"cifar100": dict(model="resnet50", lr=0.2, weight_decay=1e-4, lr_step=20000, warmup_steps=1760, crop="resized")}
-DRIVER_DEFAULTS = dict(dataset="cifar10", model="wrn-22-2", data_dir="data", run_dir=None, wandb=False, preset=None, device=None)
+DRIVER_DEFAULTS = dict(dataset="cifar10", model="wrn-22-2", data_dir="data", run_dir=None, wandb=False, preset=None, device=None, multiplier=1)
 _NONE = ("none", "null", "")
 
 def _none(v): return v is None or (isinstance(v, str) and v.strip().lower() in _NONE)
 
-def default_run_dir(dataset: str, s: RunSettings) -> str:
-    "runs/{dataset}/{method}-{init}-{agc|base}[-clean]/density{d}/seed{s}: the folder the Makefile and train.ipynb use."
-    tag = "" if s.recipe == "authors" else f"-{s.recipe}"
-    return f"runs/{dataset}/{s.method}-{s.init}-{'agc' if s.correction else 'base'}{tag}/density{s.density}/seed{s.seed}"
+def default_run_dir(dataset: str, s: RunSettings, multiplier: int = 1) -> str:
+    "runs/{dataset}/[Mx-]{method}-{init}-{agc|base}[-clean]/density{d}/seed{s}: the folder the Makefile and train.ipynb use."
+    tag, m = ("" if s.recipe == "authors" else f"-{s.recipe}"), ("" if multiplier == 1 else f"{multiplier}x-")
+    return f"runs/{dataset}/{m}{s.method}-{s.init}-{'agc' if s.correction else 'base'}{tag}/density{s.density}/seed{s.seed}"
 
 def train_parameters(params: dict) -> tuple[RunSettings, dict]:
     "train.ipynb's parameters as (checked `RunSettings`, checked driver options); None values come from the preset, then the dataset's recipe, then the defaults."
@@ -57,12 +57,16 @@ def train_parameters(params: dict) -> tuple[RunSettings, dict]:
     o["wandb"] = parse_bool(o["wandb"], "wandb")
     o["device"] = None if _none(o["device"]) else str(resolve_device(o["device"]))
     s = RunSettings(**{k: v for k, v in params.items() if k not in DRIVER_DEFAULTS})
+    m = o["multiplier"]
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1: raise ValueError(f"multiplier must be a whole number >= 1 (2 for the 2× runs), got {m!r}")
+    if m != 1:                                                       # 2×/3× training: epochs, lr decay steps and the end of mask updates
+        s = s.replace(epochs=s.epochs * m, lr_step=s.lr_step * m, **({"end_step": s.end_step * m} if s.end_step is not None else {}))
     if o["dataset"] not in AUTHORS_NORMALIZATION:                     # digits: the authors' code never saw it
         for row, what in (("normalization", "normalises with the train statistics"), ("val_split", "keeps its stratified split")):
             if s.row(row) == "authors":
                 print(f"note: the authors' code has no {row} for {o['dataset']}: it {what} ({row}='clean')")
                 s = s.replace(**{row: "clean"})
-    if _none(o["run_dir"]): o["run_dir"] = default_run_dir(o["dataset"], s)
+    if _none(o["run_dir"]): o["run_dir"] = default_run_dir(o["dataset"], s, m)
     elif not isinstance(o["run_dir"], (str, os.PathLike)): raise ValueError(f"run_dir must be a folder path or None, got {o['run_dir']!r}")
     return s, o
 

@@ -9,7 +9,8 @@ import torch
 from .masking import Masking
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'ROW_VALUES', 'prune_rate', 'TopologyUpdater']
+__all__ = ['SCHEDULES', 'ROW_VALUES', 'UPDATE_METHODS', 'prune_rate', 'TopologyUpdater', 'update_method', 'rigl', 'set_',
+           'static', 'make_updater']
 
 # %% ../nbs/02_rigl.ipynb #6e700e26
 SCHEDULES = ("cosine", "linear", "constant")
@@ -108,6 +109,42 @@ class TopologyUpdater:
         self.masking.set_masks(new_masks, same_nnz=True)      # zeroes the dropped weights and their state
         return moved
 
+    def state_dict(self) -> dict: return {"generator": self.generator.get_state()}
+    def load_state_dict(self, state: dict): self.generator.set_state(state["generator"].cpu())
+
     def __repr__(self):
         rows = [n for n in ("update_steps", "drop_schedule", "dense_layers", "regrown_momentum") if getattr(self, n) == "authors"]
         return f"TopologyUpdater({self.method}, ΔT={self.interval}, end_step={self.end_step}, r0={self.prune_rate}, {self.schedule}" + (f", authors: {rows})" if rows else ")")
+
+# %% ../nbs/02_rigl.ipynb #3c9fa3d1
+UPDATE_METHODS: dict = {}
+
+def update_method(name: str):
+    "Register a factory `(masking, settings) -> updater | None` under `name` (lower case)."
+    def register(factory):
+        UPDATE_METHODS[name] = factory
+        return factory
+    return register
+
+def _rows(s) -> dict:
+    return dict(update_steps=s.update_steps, drop_schedule=s.drop_schedule, dense_layers=s.dense_layers, regrown_momentum=s.regrown_momentum)
+
+@update_method("rigl")
+def rigl(masking, s):
+    "RigL (Evci et al. 2020): drop the smallest |w|, grow the largest |∇w| of the minibatch."
+    return TopologyUpdater(masking, "rigl", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+
+@update_method("set")
+def set_(masking, s):
+    "SET (Mocanu et al. 2018): drop the smallest |w|, grow at random."
+    return TopologyUpdater(masking, "set", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+
+@update_method("static")
+def static(masking, s):
+    "Static: the initial random mask is kept for the whole run."
+    return None
+
+def make_updater(method: str, masking, settings):
+    "The updater for `method` (None: fixed masks), from the registry."
+    if method not in UPDATE_METHODS: raise ValueError(f"method must be one of {', '.join(UPDATE_METHODS)}, got {method!r}")
+    return UPDATE_METHODS[method](masking, settings)

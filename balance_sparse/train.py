@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .settings import RunSettings, METHODS, SPEED_SETTINGS, parse_bool
 from .runs import RunFolder, atomic_write, write_json, read_json, data_fingerprint
 from .masking import Masking
-from .rigl import TopologyUpdater
+from .rigl import TopologyUpdater, make_updater
 from .correction import GradientCorrection
 from .data import TensorLoader, dataloader_pipeline, channel_stats
 from .flops import dense_flops, sparse_flops, epoch_train_flops
@@ -214,9 +214,7 @@ def fit(model: nn.Module,
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(s.warmup_steps, s.lr_step, s.lr_gamma))
     masking = Masking(model, s.density, s.init, seed=s.seed, optimizer=optimizer,
                       mask_init="exact" if s.mask_init == "clean" else "bernoulli") if s.method != "dense" else None
-    updater = TopologyUpdater(masking, s.method, s.end_step, s.interval, s.prune_rate, seed=s.seed, update_steps=s.update_steps,
-                              drop_schedule=s.drop_schedule, dense_layers=s.dense_layers,
-                              regrown_momentum=s.regrown_momentum) if s.method in ("rigl", "set") else None
+    updater = make_updater(s.method, masking, s) if masking is not None else None   # the registry: fit does not know the method
     if snapshot is not None: snapshot = snapshot.to(device, dtype=dtype, memory_format=memory_format)
     corr = GradientCorrection(model, F.cross_entropy, s.gamma, s.alpha, s.tau, s.pairing, snapshot=snapshot, fused=s.fused,
                               nonfinite_tau="keep" if s.nonfinite_tau == "clean" else "propagate") if s.correction else None
@@ -241,7 +239,7 @@ def fit(model: nn.Module,
         model.load_state_dict(ck["model"]); optimizer.load_state_dict(ck["optimizer"]); scheduler.load_state_dict(ck["scheduler"])
         if masking: masking.load_state_dict(ck["masking"])
         if corr: corr.load_state_dict(ck["correction"])
-        if updater: updater.generator.set_state(ck["updater_rng"].cpu())
+        if updater: updater.load_state_dict(ck["updater"])
         _set_rng_state(ck["rng"], device)
         rows, start_epoch, step, seconds_before = ck["rows"], ck["epoch"], ck["step"], ck["seconds"]
         if progress: print(f"resuming {run.path} at epoch {start_epoch}/{s.epochs} (step {step})")
@@ -252,7 +250,7 @@ def fit(model: nn.Module,
         run.save_checkpoint({"settings": s.to_dict(), "epoch": epoch, "step": step, "seconds": seconds, "rows": rows,
                              "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                              "masking": masking.state_dict() if masking else None, "correction": corr.state_dict() if corr else None,
-                             "updater_rng": updater.generator.get_state() if updater else None, "rng": _rng_state(device)})
+                             "updater": updater.state_dict() if updater else None, "rng": _rng_state(device)})
         run.write_metrics(rows, METRIC_COLUMNS)                           # always exactly the checkpointed rows
 
     def finish(status, **extra):

@@ -53,3 +53,18 @@ def test_recipe():
     assert "-p recipe clean" in r.stdout and "runs/cifar10/rigl-erk-agc-clean/density0.2/seed0" in r.stdout
     r = make("-n", "cifar10.ERK.RigL", "RECIPE=paper")
     assert r.returncode != 0 and "RECIPE must be authors or clean, got 'paper'" in r.stderr
+
+@pytest.mark.parametrize("target, folder, flags", [
+    ("cifar10.2x.ERK.RigL", "runs/cifar10/2x-rigl-erk-agc/density0.2/seed0", ["-p method rigl", "-p init erk", "-p multiplier 2"]),
+    ("cifar10.3x.Random.SET", "runs/cifar10/3x-set-uniform-agc/density0.2/seed0", ["-p method set", "-p init uniform", "-p multiplier 3"]),
+    ("cifar10.Static.ERK", "runs/cifar10/static-erk-agc/density0.2/seed0", ["-p method static", "-p init erk"]),
+    ("cifar100.2x.ERK.RigL", "runs/cifar100/2x-rigl-erk-agc/density0.2/seed0", ["-p model resnet50", "-p multiplier 2"]),
+])
+def test_reference_target_names(target, folder, flags):
+    r = make("-n", target)
+    assert r.returncode == 0, r.stderr
+    line = next(l for l in r.stdout.splitlines() if "papermill" in l)
+    assert folder in line and all(f in line for f in flags), line
+    assert "multiplier" not in make("-n", "cifar10.ERK.RigL").stdout
+    r = make("-n", "cifar10.5x.ERK.RigL")
+    assert r.returncode != 0 and "must be 2x or 3x, got '5x'" in r.stderr
