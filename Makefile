@@ -6,7 +6,7 @@ PY := $(BIN)/python
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow export check-sync demo vis bench cifar10 cifar100
+.PHONY: help install test test-slow export check-sync demo vis bench cifar10 cifar100 eval
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_.%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | awk -F'\t' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -110,6 +110,10 @@ cifar100: ## paper sweep on CIFAR-100 (ResNet-50): baseline + corrected for each
 demo: ## offline quick demo on real digits: baseline vs corrected RigL (about a minute or two each on a CPU)
 	$(call sweep,digits,-p preset demo,False True)
 	@echo; echo "demo notebooks:"; ls -1 runs/digits/*/density*/seed*/train.ipynb
+
+eval: ## test accuracy, loss, layer densities and inference FLOPs of a run's checkpoint, without training: make eval RUN=runs/... [DATA_DIR=data]
+	@test -n "$(RUN)" || { echo "make eval needs RUN=<run folder>, e.g. make eval RUN=runs/digits/rigl-erk-agc/density0.2/seed0"; exit 1; }
+	$(PY) -c 'import balance_sparse.evaluate as e; e.main()' $(RUN) --data-dir $(DATA_DIR)$(if $(CHECKPOINT), --checkpoint $(CHECKPOINT))$(if $(DEVICE), --device $(DEVICE))
 
 vis: ## draw the paper's figures and results table from runs/ into runs/figures/
 	mkdir -p runs/figures

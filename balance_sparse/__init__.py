@@ -12,3 +12,4 @@ from .settings import RunSettings, settings_table, recipe_table, parse_bool     
 from .runs import RunFolder                                          # nbs/08_runs.ipynb
 from .train import fit, evaluate                                     # nbs/09_train.ipynb
 from .results import load_runs, results_table, epochs_to_accuracy   # nbs/10_results.ipynb
+from .evaluate import evaluate_run                                  # nbs/12_evaluate.ipynb
