@@ -39,7 +39,8 @@ def default_run_dir(dataset: str, s: RunSettings, multiplier: int = 1) -> str:
 
 def train_parameters(params: dict) -> tuple[RunSettings, dict]:
     "train.ipynb's parameters as (checked `RunSettings`, checked driver options); None values come from the preset, then the dataset's recipe, then the defaults."
-    params = {k: v for k, v in params.items() if not (v is None and k not in ("end_step", "loader", "amp", "channels_last", "num_workers") + tuple(RunSettings.rows()))}
+    nullable = {k for k, v in RunSettings().to_dict().items() if v is None}        # where None means something (e.g. "from recipe")
+    params = {k: v for k, v in params.items() if v is not None or k in nullable}
     RunSettings.check_names([k for k in params if k not in DRIVER_DEFAULTS])
     preset = None if _none(params.get("preset")) else params["preset"]
     if preset is not None and preset not in PRESETS: raise ValueError(f"preset must be one of {', '.join(PRESETS)} or None, got {preset!r}")

@@ -189,7 +189,7 @@ def check_cli(args: list[str]) -> list[str]:
         try: RunSettings.check_names([name])
         except ValueError as e: errors.append(str(e)); continue
         for v in values.split(","):
-            try: RunSettings(**{name: v, **({"momentum": 0.9} if name == "nesterov" else {})})
+            try: RunSettings(**{name: v})
             except ValueError as e: errors.append(str(e))
     return errors
 
