@@ -209,17 +209,17 @@ def _fmt_row(r: dict) -> list[str]:
     gain = f"{r['gain_pp']:+.2f} ± {r['gain_se_pp']:.2f}" if pd.notna(r["gain_pp"]) else ""
     secs = f"{r['seconds_mean']:.1f}" + (f" ± {r['seconds_sd']:.1f}" if n >= 2 and pd.notna(r["seconds_sd"]) else "")
     flops = f"{r['train_flops_mean']:.3g}" + (f" ± {r['train_flops_sd']:.2g}" if n >= 2 and pd.notna(r["train_flops_sd"]) else "")
-    return [str(r["dataset"]), str(r["model_name"]), str(r["method"]), str(r["init"]), f"{r['density']:g}", str(r["epochs"]),
+    return [str(r["dataset"]), str(r["model_name"]), r["recipe"] if isinstance(r.get("recipe"), str) else "—", str(r["method"]), str(r["init"]), f"{r['density']:g}", str(r["epochs"]),
             "yes" if r["correction"] else "no", str(n), _pm(r["test_acc_mean_%"], r["test_acc_sd_%"], n, ".2f"), gain,
             r["gain_note"], secs, flops]
 
-MD_HEAD = ["dataset", "model", "method", "init", "density", "epochs", "correction", "n", "test acc (%) mean ± sd",
+MD_HEAD = ["dataset", "model", "recipe", "method", "init", "density", "epochs", "correction", "n", "test acc (%) mean ± sd",
            "gain (pp) ± SE", "note", "seconds mean ± sd", "train FLOPs mean ± sd"]
 
 def results_markdown(table: pd.DataFrame,   # from `results_table`
                     ) -> str:
     "`results_table` as a Markdown table (n, accuracy % mean ± sd, gain pp ± SE only with n ≥ 2 per arm), with notes."
-    lines = ["| " + " | ".join(MD_HEAD) + " |", "|" + "|".join("---" if i < 4 or i in (6, 10) else "---:" for i in range(len(MD_HEAD))) + "|"]
+    lines = ["| " + " | ".join(MD_HEAD) + " |", "|" + "|".join("---" if i < 5 or i in (7, 11) else "---:" for i in range(len(MD_HEAD))) + "|"]
     lines += ["| " + " | ".join(_fmt_row(r)) + " |" for r in table.to_dict("records")]
     notes = []
     if len(table) and (table.n_seeds < MIN_SEEDS).any():
