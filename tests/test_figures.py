@@ -201,7 +201,7 @@ def test_figures_on_demo_runs(demo_runs, tmp_path):
     assert all(r["gain (pp) ± SE"] == "" for r in rows) and all(r["n"] == "1" for r in rows)
     assert not re.search(r"[+\-−]\d+\.\d+", md), md                           # no signed difference presented anywhere
     assert "±" not in "".join(l for l in md.splitlines()[1:] if l.startswith("| digits"))   # no spread to show
-    assert md.count("| digits | wrn-10-1 | rigl | erk |") == 2 * len(DEMO_DENSITIES)
+    assert md.count("| digits | wrn-10-1 | authors | rigl | erk |") == 2 * len(DEMO_DENSITIES)   # the drivers run the authors recipe
     assert "n=1 seed per row: single runs, no spread; no difference below is a result" in md.splitlines()[0]
     e2a = check_epochs_csv(out / "epochs_to_accuracy.csv", demo_runs)
     assert sorted(e2a.density) == sorted(DEMO_DENSITIES) and e2a.epoch_reduction_pct.isna().all()
