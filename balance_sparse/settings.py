@@ -10,8 +10,8 @@ import torch
 from .rigl import UPDATE_METHODS
 
 # %% auto #0
-__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'BOOLEAN', 'RECIPES', 'METHODS', 'INITS', 'SPEED_SETTINGS', 'parse_bool', 'setting',
-           'RunSettings', 'settings_table', 'recipe_table', 'check_cli', 'main']
+__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'BOOLEAN', 'RECIPES', 'METHODS', 'INITS', 'SPEED_SETTINGS', 'parse_bool', 'check_value',
+           'setting', 'RunSettings', 'settings_table', 'recipe_table', 'check_cli', 'main']
 
 # %% ../nbs/07_settings.ipynb #fea5c211
 TRUE_WORDS, FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -57,6 +57,11 @@ def _bool(v):
 def _optional(parse):
     "None (or the strings 'none'/'null'/'auto'/'') stands for the default chosen at run time."
     return lambda v: None if v is None or (isinstance(v, str) and v.strip().lower() in ("none", "null", "auto", "")) else parse(v)
+
+def check_value(name: str, value, accepts: str, parse):
+    "`parse(value)`, or one line: name must be what it accepts, got what it got."
+    try: return parse(value)
+    except _Reject: raise ValueError(f"{name} must be {accepts}, got {value!r}") from None
 
 def setting(default, accepts: str, parse, doc: str, **meta):
     "A dataclass field with its default, its check and one line of documentation."
@@ -119,9 +124,7 @@ class RunSettings:
 
     def __post_init__(self):
         for f in fields(self):
-            value = getattr(self, f.name)
-            try: object.__setattr__(self, f.name, f.metadata["parse"](value))
-            except _Reject: raise ValueError(f"{f.name} must be {f.metadata['accepts']}, got {value!r}") from None
+            object.__setattr__(self, f.name, check_value(f.name, getattr(self, f.name), f.metadata["accepts"], f.metadata["parse"]))
         if self.nesterov and self.momentum == 0: raise ValueError("nesterov must be false when momentum is 0 (Nesterov needs momentum), got nesterov True")
 
     @classmethod

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
-from .settings import RunSettings, METHODS, SPEED_SETTINGS, parse_bool
+from .settings import RunSettings, METHODS, SPEED_SETTINGS, parse_bool, check_value, _number, _optional
 from .runs import RunFolder, atomic_write, write_json, read_json, data_fingerprint
 from .masking import Masking
 from .rigl import TopologyUpdater, make_updater
@@ -140,11 +140,6 @@ def lr_factor(warmup_steps: int, lr_step: int, lr_gamma: float):
         return lr_gamma ** ((g - warmup_steps) // lr_step)
     return factor
 
-def _optional_int(value, name, lo):
-    if value is None: return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be a whole number >= {lo}, got {value!r}")
-    return int(value)
 
 # %% ../nbs/09_train.ipynb #41332b05
 def fit(model: nn.Module,
@@ -170,8 +165,8 @@ def fit(model: nn.Module,
     s = (settings or RunSettings()).replace(**overrides)
     device = resolve_device(device)
     wandb, progress = parse_bool(wandb, "wandb"), parse_bool(progress, "progress")
-    log_every, stop_after_steps = _optional_int(log_every, "log_every", 1), _optional_int(stop_after_steps, "stop_after_steps", 0)
-    if log_every is None: raise ValueError("log_every must be a whole number >= 1, got None")
+    log_every = check_value("log_every", log_every, "a whole number >= 1", _number(int, 1))
+    stop_after_steps = check_value("stop_after_steps", stop_after_steps, "a whole number >= 0, or None", _optional(_number(int, 0)))
     clash = sorted(set(config or {}) & set(RunSettings.names()))
     if clash: raise ValueError(f"config must not repeat settings {clash}: pass them as settings")
     x_train, y_train = as_tensors(train)
