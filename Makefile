@@ -38,10 +38,13 @@ check-sync: ## fail if balance_sparse/ is out of sync with nbs/ (nbdev_export wo
 # ---- training runs (papermill executes nbs/train.ipynb once per run) ----------------------------------------
 # make cifar10.ERK.RigL DENSITY=0.2 SEED=0     one run: WRN-22-2, RigL, ERK, with the gradient correction
 # make cifar10.ERK.RigL CORRECTION=0           the same without it (the RigL baseline); also false/no/off; CORRECTION=both
-# INIT: ERK | ER | Random (uniform layer densities);  METHOD: RigL | SET | Static | Dense
+# INIT: ERK | ER | Random (uniform layer densities);  METHOD: RigL | SET | SNFS | Static | Dense
 # make cifar10.2x.ERK.RigL / cifar10.3x.Random.SET   2× / 3× training (epochs, lr decay steps, end of mask updates)
 # make cifar10.Static.ERK                            the reference's name for a static ERK mask
+# make cifar10.Pruning / cifar10.Lottery / cifar10.Small-Dense   gradual magnitude pruning; its lottery ticket (needs the
+#                                                    Pruning run of the same DENSITY, SEED and CORRECTION); a narrow dense WRN
 # make cifar10 DENSITY=0.05,0.1,0.2,0.5 SEED=0,1,2   the paper sweep: baseline and corrected RigL-ERK for every density × seed
+# make cifar10 MATRIX=full ...                       the reference's whole list (MATRIX_TARGETS), baseline and corrected
 # make cifar100 ...                                  the same on CIFAR-100 with the CIFAR ResNet-50
 # RECIPE=authors (default: replay the authors' code) | clean (our choices; folders get a -clean suffix)
 # EPOCHS=n overrides the paper's 250; DATA_DIR (default data) is where CIFAR lives; `make -n ...` prints the commands.
@@ -50,6 +53,10 @@ SEED ?= 0
 RECIPE ?= authors
 CORRECTION ?= 1
 METHOD ?= RigL
+MATRIX ?=
+# the reference's CIFAR-10 list (make cifar10 in the RigL reproducibility code), in its order; Pruning before Lottery
+MATRIX_TARGETS := ERK.RigL ERK.SNFS ERK.SET Random.RigL Random.SNFS Random.SET 2x.ERK.RigL 2x.ERK.SNFS 2x.ERK.SET \
+                  2x.Random.RigL 2x.Random.SNFS 2x.Random.SET 3x.Random.RigL Pruning Lottery Small-Dense Static.ERK Static.Random
 INIT ?= ERK
 EPOCHS ?=
 DATA_DIR ?= data
@@ -61,26 +68,27 @@ seeds = $(subst $(comma), ,$(SEED))
 bool_of = $(if $(filter true yes on 1,$(call lower,$2)),True,$(if $(filter false no off 0,$(call lower,$2)),False,$(error $1 must be true/false, yes/no, on/off or 1/0 (any case), got '$2')))
 corrections = $(if $(filter both,$(call lower,$(CORRECTION))),False True,$(call bool_of,CORRECTION,$(CORRECTION)))
 model_for = $(if $(filter cifar100,$1),resnet50,$(if $(filter digits,$1),wrn-10-1,wrn-22-2))
-method_of = $(or $(filter rigl set static dense,$(call lower,$1)),$(error METHOD must be RigL, SET, Static or Dense, got '$1'))
+method_of = $(or $(filter rigl set snfs static dense pruning lottery,$(call lower,$1)),$(if $(filter small-dense small_dense,$(call lower,$1)),small_dense),$(error METHOD must be RigL, SET, SNFS, Static, Dense, Pruning, Lottery or Small-Dense, got '$1'))
 init_of = $(or $(if $(filter random uniform,$(call lower,$1)),uniform),$(filter erk er,$(call lower,$1)),$(error INIT must be ERK, ER or Random, got '$1'))
 recipe = $(or $(filter authors clean,$(call lower,$(RECIPE))),$(error RECIPE must be authors or clean, got '$(RECIPE)'))
 MULT := 1
 run_dir = runs/$1/$(if $(filter-out 1,$(MULT)),$(MULT)x-)$2-$3-$(if $(filter True,$4),agc,base)$(if $(filter clean,$(recipe)),-clean)/density$5/seed$6
-# a run target's stem: [2x.|3x.]INIT.METHOD, or Static.INIT (the reference's names)
+# a run target's stem: [2x.|3x.]INIT.METHOD, Static.INIT, or one method name (Pruning, Lottery, Small-Dense; INIT as given)
 define parse_stem
 $(eval _w := $(subst ., ,$1))
 $(eval MULT := $(if $(filter %x,$(firstword $(_w))),$(patsubst %x,%,$(firstword $(_w))),1))
 $(eval _w := $(if $(filter %x,$(firstword $(_w))),$(wordlist 2,9,$(_w)),$(_w)))
-$(eval INIT := $(if $(filter static,$(call lower,$(word 1,$(_w)))),$(word 2,$(_w)),$(word 1,$(_w))))
-$(eval METHOD := $(if $(filter static,$(call lower,$(word 1,$(_w)))),Static,$(word 2,$(_w))))
+$(if $(filter 1,$(words $(_w))),$(eval METHOD := $(_w)),$(eval INIT := $(if $(filter static,$(call lower,$(word 1,$(_w)))),$(word 2,$(_w)),$(word 1,$(_w))))$(eval METHOD := $(if $(filter static,$(call lower,$(word 1,$(_w)))),Static,$(word 2,$(_w)))))
 $(if $(filter 1 2 3,$(MULT)),,$(error the training-length multiplier must be 2x or 3x, got '$(MULT)x'))
 endef
 mult_arg = $(if $(filter-out 1,$(MULT)),-p multiplier $(MULT))
+# a lottery ticket takes its mask from the Pruning run with the same settings (its folder, as this Makefile names it)
+lottery_arg = $(if $(filter lottery,$2),-p mask_from $(call run_dir,$1,pruning,$3,$4,$5,$6))
 # every value of a sweep is checked before its first run starts (balance_sparse.settings.check_cli)
 check_values = $(PY) -c 'import balance_sparse.settings as s; s.main()' density=$(DENSITY) seed=$(SEED)$(if $(EPOCHS), epochs=$(EPOCHS))
 # $(call train,dataset,method,init,correction,density,seed[,extra papermill args]); a complete run is skipped, never
 # re-executed (its executed notebook and logs stay as they are)
-train_cmd = $(BIN)/papermill --cwd . nbs/train.ipynb $(call run_dir,$1,$2,$3,$4,$5,$6)/train.ipynb -p dataset $1 -p model $(call model_for,$1) -p recipe $(recipe) -p method $2 -p init $3 -p correction $4 -p density $5 -p seed $6 -p data_dir $(DATA_DIR) -p run_dir $(call run_dir,$1,$2,$3,$4,$5,$6)$(if $(EPOCHS), -p epochs $(EPOCHS))$(if $7, $7)
+train_cmd = $(BIN)/papermill --cwd . nbs/train.ipynb $(call run_dir,$1,$2,$3,$4,$5,$6)/train.ipynb -p dataset $1 -p model $(call model_for,$1) -p recipe $(recipe) -p method $2 -p init $3 -p correction $4 -p density $5 -p seed $6 -p data_dir $(DATA_DIR) -p run_dir $(call run_dir,$1,$2,$3,$4,$5,$6)$(if $(EPOCHS), -p epochs $(EPOCHS))$(if $7, $7)$(if $(call lottery_arg,$1,$2,$3,$4,$5,$6), $(call lottery_arg,$1,$2,$3,$4,$5,$6))
 define train
 	@if grep -qs '"status": "complete"' $(call run_dir,$1,$2,$3,$4,$5,$6)/final.json; then \
 	  echo "skip $(call run_dir,$1,$2,$3,$4,$5,$6): complete (delete the folder to train it again)"; \
@@ -101,11 +109,18 @@ cifar100.%: ## the same on CIFAR-100 with the CIFAR ResNet-50
 	$(call parse_stem,$*)
 	$(call sweep,cifar100,$(mult_arg),$(corrections))
 
-cifar10: ## paper sweep on CIFAR-10: baseline + corrected for DENSITY=0.05,0.1,0.2,0.5 SEED=0,1,2 (lists)
-	$(call sweep,cifar10,,False True)
+# MATRIX=full: every target of MATRIX_TARGETS in turn (make -n prints all their commands); CORRECTION defaults to both
+matrix = $(or $(if $(MATRIX),$(filter full,$(call lower,$(MATRIX)))),$(if $(MATRIX),$(error MATRIX must be full or empty (the paper sweep), got '$(MATRIX)')))
+matrix_correction = $(if $(filter file,$(origin CORRECTION)),both,$(CORRECTION))
+define run_matrix
+	$(foreach t,$(MATRIX_TARGETS),+$(MAKE) --no-print-directory $1.$t CORRECTION=$(matrix_correction) MATRIX=$(newline))
+endef
 
-cifar100: ## paper sweep on CIFAR-100 (ResNet-50): baseline + corrected for each DENSITY × SEED
-	$(call sweep,cifar100,,False True)
+cifar10: ## paper sweep on CIFAR-10: baseline + corrected for DENSITY=0.05,0.1,0.2,0.5 SEED=0,1,2 (lists); MATRIX=full: the reference's whole list
+	$(if $(matrix),$(call run_matrix,cifar10),$(call sweep,cifar10,,False True))
+
+cifar100: ## paper sweep on CIFAR-100 (ResNet-50): baseline + corrected for each DENSITY × SEED; MATRIX=full: the whole list
+	$(if $(matrix),$(call run_matrix,cifar100),$(call sweep,cifar100,,False True))
 
 demo: ## offline quick demo on real digits: baseline vs corrected RigL (about a minute or two each on a CPU)
 	$(call sweep,digits,-p preset demo,False True)

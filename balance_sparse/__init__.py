@@ -1,8 +1,8 @@
 __version__ = "0.1.0"
 
 # The public API. Each name is defined (and explained, and tested) in the notebook named beside it.
-from .masking import maskable_weights, Masking                      # nbs/00_masking.ipynb
-from .erk import erk_densities, layer_densities                     # nbs/01_erk.ipynb
+from .masking import maskable_weights, erk_densities, Masking       # nbs/00_masking.ipynb
+from .erk import layer_densities                                    # nbs/01_erk.ipynb
 from .rigl import TopologyUpdater, prune_rate                       # nbs/02_rigl.ipynb
 from .correction import GradientCorrection, tau_estimate            # nbs/03_correction.ipynb
 from .models import wrn, wrn_22_2, resnet50_cifar, get_model        # nbs/04_models.ipynb

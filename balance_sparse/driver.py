@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 from .settings import RunSettings, parse_bool
 from .data import DATASETS, AUTHORS_NORMALIZATION, load_dataset
-from .models import get_model
+from .models import get_model, small_dense
 from .train import resolve_device
 
 # %% auto #0
-__all__ = ['PRESETS', 'DATASET_DEFAULTS', 'DRIVER_DEFAULTS', 'reject_unknown_parameters', 'default_run_dir', 'train_parameters',
-           'load_run_data', 'make_first_snapshot']
+__all__ = ['PRESETS', 'DATASET_DEFAULTS', 'METHOD_DEFAULTS', 'DRIVER_DEFAULTS', 'reject_unknown_parameters', 'default_run_dir',
+           'train_parameters', 'load_run_data', 'build_model', 'make_first_snapshot']
 
 # %% ../nbs/11_driver.ipynb #871bb9c2
 def _public(names) -> list[str]: return sorted(n for n in names if not n.startswith("_") and n not in {"In", "Out", "get_ipython", "exit", "quit"})
@@ -27,6 +27,7 @@ def reject_unknown_parameters(namespace: dict,   # the notebook's globals() afte
 # %% ../nbs/11_driver.ipynb #d6ab0e5d
 PRESETS = {"demo": dict(dataset="digits", model="wrn-10-1", epochs=10, batch_size=32, lr=0.05, interval=40)}
 DATASET_DEFAULTS = {"cifar100": dict(model="resnet50", lr=0.2, weight_decay=1e-4, lr_step=20000, warmup_steps=1760, crop="resized")}
+METHOD_DEFAULTS = {("cifar10", "pruning"): dict(warmup_steps=3500)}   # the reference's cifar10.Pruning target warms up the lr
 DRIVER_DEFAULTS = dict(dataset="cifar10", model="wrn-22-2", data_dir="data", run_dir=None, wandb=False, preset=None, device=None, multiplier=1)
 _NONE = ("none", "null", "")
 
@@ -48,7 +49,8 @@ def train_parameters(params: dict) -> tuple[RunSettings, dict]:
     dataset = params.get("dataset", DRIVER_DEFAULTS["dataset"])
     if not isinstance(dataset, str) or dataset.strip().lower() not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
-    params = {**DATASET_DEFAULTS.get(dataset.strip().lower(), {}), **params}
+    method = str(params.get("method", "")).strip().lower()
+    params = {**DATASET_DEFAULTS.get(dataset.strip().lower(), {}), **METHOD_DEFAULTS.get((dataset.strip().lower(), method), {}), **params}
     o = {**DRIVER_DEFAULTS, **{k: v for k, v in params.items() if k in DRIVER_DEFAULTS}, "preset": preset}
     o["dataset"] = o["dataset"].strip().lower()
     try: get_model(str(o["model"]))                                   # a few ms: catches wrn-7-1 before any data is read
@@ -67,6 +69,8 @@ def train_parameters(params: dict) -> tuple[RunSettings, dict]:
             if s.row(row) == "authors":
                 print(f"note: the authors' code has no {row} for {o['dataset']}: it {what} ({row}='clean')")
                 s = s.replace(**{row: "clean"})
+    if s.method == "lottery" and s.mask_from is None:                 # the matching pruning run: same everything but the method
+        s = s.replace(mask_from=default_run_dir(o["dataset"], s.replace(method="pruning"), m))
     if _none(o["run_dir"]): o["run_dir"] = default_run_dir(o["dataset"], s, m)
     elif not isinstance(o["run_dir"], (str, os.PathLike)): raise ValueError(f"run_dir must be a folder path or None, got {o['run_dir']!r}")
     return s, o
@@ -78,6 +82,10 @@ def load_run_data(dataset: str, data_dir, s: RunSettings):
     mean, std = AUTHORS_NORMALIZATION[dataset] if s.row("normalization") == "authors" else (splits.mean, splits.std)
     return splits, mean, std
 
+def build_model(model_name: str, num_classes: int, s: RunSettings):
+    "The run's network: `model_name`, or for Small-Dense its narrowed version with the sparse network's parameter count at `s.density`."
+    return small_dense(model_name, s.density, num_classes) if s.method == "small_dense" else get_model(model_name, num_classes=num_classes)
+
 def make_first_snapshot(model_name: str, num_classes: int, s: RunSettings):
     "The authors' first θ̃ (another, independently initialised instance; call right after building the model), or None."
-    return get_model(model_name, num_classes=num_classes) if s.correction and s.row("first_snapshot") == "authors" else None
+    return build_model(model_name, num_classes, s) if s.correction and s.row("first_snapshot") == "authors" else None

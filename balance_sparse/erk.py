@@ -5,11 +5,9 @@
 # %% ../nbs/01_erk.ipynb #a6d39db0
 from __future__ import annotations
 import math
-from torch import nn
-from .masking import maskable_weights
 
 # %% auto #0
-__all__ = ['layer_densities', 'erk_densities']
+__all__ = ['layer_densities']
 
 # %% ../nbs/01_erk.ipynb #e0ee008e
 def _raw_score(shape, kind: str, power: float) -> float:
@@ -41,10 +39,3 @@ def layer_densities(shapes: dict[str, tuple],    # {layer name: weight shape}, i
         if eps * top <= 1: break
         dense |= {n for n in sparse if raw[n] == top}
     return {n: 1.0 if n in dense else eps * raw[n] for n in shapes}
-
-# %% ../nbs/01_erk.ipynb #d8ca9754
-def erk_densities(model: nn.Module, density: float, kind: str = "erk", power: float = 1.0,
-                  dense_first: bool = False) -> dict[str, float]:
-    "{parameter name: density} over `model`'s masked weights (model order) for overall `density`, by `kind`."
-    return layer_densities({n: tuple(p.shape) for n, p in maskable_weights(model).items()},
-                           density, kind, power, dense_first)

@@ -13,7 +13,7 @@ from .runs import RunFolder, read_json, write_json, data_fingerprint
 from .masking import maskable_weights
 from .models import get_model
 from .data import TensorLoader, dataloader_pipeline
-from .driver import load_run_data
+from .driver import load_run_data, build_model
 from .flops import dense_flops, sparse_flops
 from .train import evaluate, resolve_device
 
@@ -116,10 +116,10 @@ def evaluate_run(run_dir,               # a run folder: config.json plus checkpo
     state, path, ck = load_weights(run.path, checkpoint)
     _check_settings(ck, path, config, run.config)
     dataset, model_name, num_classes = config["dataset"], config["model_name"], config["num_classes"]
-    try: model = get_model(model_name, num_classes=num_classes)
+    s = RunSettings(**{k: config[k] for k in RunSettings.names() if k in config})
+    try: model = build_model(model_name, num_classes, s)               # Small-Dense: the narrowed network
     except ValueError as e: raise ValueError(f"{run.config}: {e}") from None
     check_fits(model, state, path, f"{model_name} named in {run.config}")
-    s = RunSettings(**{k: config[k] for k in RunSettings.names() if k in config})
     device = resolve_device(device)
     dtype = next((v.dtype for v in state.values() if v.is_floating_point()), torch.float32)   # float64 runs stay float64
     memory_format = torch.channels_last if s.channels_last else torch.preserve_format

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TRAIN_METHODS', 'layer_flops', 'dense_flops', 'sparse_flops', 'dense_train_flops', 'static_train_flops',
-           'rigl_train_flops', 'correction_flops', 'epoch_train_flops']
+           'rigl_train_flops', 'correction_flops', 'snfs_train_flops', 'epoch_train_flops']
 
 # %% ../nbs/06_flops.ipynb #d936b8e7
 import copy
@@ -101,9 +101,14 @@ def correction_flops(f_sparse,              # sparse forward FLOPs per image
     return 3 * f_sparse + 4 * f_sparse * frac
 
 # %% ../nbs/06_flops.ipynb #ce3ddeaf
-TRAIN_METHODS = ("dense", "static", "set", "rigl")
+TRAIN_METHODS = ("dense", "static", "set", "rigl", "snfs")   # the `cost` of each registry method (02_rigl)
 
-def epoch_train_flops(method: str,            # one of "dense", "static", "set", "rigl"
+def snfs_train_flops(f_sparse, f_dense):
+    "SNFS per image per step: sparse forward and input gradient, but every weight's gradient (its momentum is dense): 2 f_S + f_D."
+    return 2 * f_sparse + f_dense
+
+
+def epoch_train_flops(method: str,            # a cost model: one of TRAIN_METHODS
                       f_sparse,               # sparse forward FLOPs per image (ignored for "dense")
                       f_dense,                # dense forward FLOPs per image
                       n_images: int,          # training images seen in the epoch
@@ -118,6 +123,8 @@ def epoch_train_flops(method: str,            # one of "dense", "static", "set",
         per, f = static_train_flops(f_sparse), f_sparse
     elif method == "rigl":
         per, f = rigl_train_flops(f_sparse, f_dense, interval), f_sparse
+    elif method == "snfs":
+        per, f = snfs_train_flops(f_sparse, f_dense), f_sparse
     else:
         raise ValueError(f"unknown method {method!r}; expected one of {TRAIN_METHODS}")
     if correction: per = per + correction_flops(f, steps_per_epoch, stats_steps)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 import torch
 from torch import nn
+from .erk import layer_densities     # shape arithmetic only: the import goes one way
 
 # %% auto #0
-__all__ = ['maskable_weights', 'random_mask', 'min_density', 'Masking']
+__all__ = ['maskable_weights', 'random_mask', 'erk_densities', 'min_density', 'weights_fingerprint', 'Masking']
 
 # %% ../nbs/00_masking.ipynb #b7033bab
 def maskable_weights(model: nn.Module) -> dict[str, nn.Parameter]:
@@ -27,9 +28,13 @@ def random_mask(shape, nnz: int, generator: torch.Generator | None = None) -> to
     return mask.view(shape)
 
 # %% ../nbs/00_masking.ipynb #d7353c65
+def erk_densities(model: nn.Module, density: float, kind: str = "erk", power: float = 1.0,
+                  dense_first: bool = False) -> dict[str, float]:
+    "{parameter name: density} over `model`'s masked weights (model order) for overall `density`, by `kind` (see `erk.layer_densities`)."
+    return layer_densities({n: tuple(p.shape) for n, p in maskable_weights(model).items()}, density, kind, power, dense_first)
+
 def min_density(model: nn.Module, init: str = "erk", erk_power: float = 1.0, dense_first: bool = False) -> float:
     "Smallest overall density (to 3 significant digits, rounded up) at which `Masking` gives every masked layer >= 1 nonzero."
-    from balance_sparse.erk import erk_densities
     ws = maskable_weights(model)
     def ok(d):
         try: ds = erk_densities(model, d, kind=init, power=erk_power, dense_first=dense_first)
@@ -45,6 +50,16 @@ def min_density(model: nn.Module, init: str = "erk", erk_power: float = 1.0, den
     while not ok(d): d = min(1.0, float(f"{d + step:.3g}"))
     return d
 
+def weights_fingerprint(weights: dict[str, torch.Tensor]) -> str | None:
+    "SHA-1 of the names, shapes, dtypes and exact values of `weights` (None on the meta device): equal iff bit-identical."
+    import hashlib
+    if any(w.device.type == "meta" for w in weights.values()): return None
+    h = hashlib.sha1()
+    for n, w in weights.items():
+        t = w.detach().cpu().contiguous()                  # logical order: the same for any memory format or device
+        h.update(f"{n}:{tuple(t.shape)}:{t.dtype};".encode()); h.update(t.view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
 class Masking:
     "Masks for `model`'s Conv2d/Linear weights at overall `density`; call `apply()` after every optimizer step."
     def __init__(self,
@@ -56,7 +71,6 @@ class Masking:
                  erk_power: float = 1.0,         # ERK power scale
                  dense_first: bool = False,      # keep the first masked layer dense
                  mask_init: str = "exact"):      # "exact": round(d_l·N_l) nonzeros per layer; "bernoulli": each weight on with prob d_l (the authors')
-        from balance_sparse.erk import erk_densities  # lazy: erk builds on `maskable_weights` above
         if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
         if mask_init not in ("exact", "bernoulli"): raise ValueError(f"mask_init must be 'exact' or 'bernoulli', got {mask_init!r}")
         self.model, self.optimizer, self.init = model, optimizer, init
@@ -83,6 +97,8 @@ class Masking:
             self.nnz = {n: int(m.sum()) for n, m in self.masks.items()}
             if any(v == 0 for v in self.nnz.values()):
                 raise ValueError(f"mask_init='bernoulli' drew no weight at all for {[n for n, v in self.nnz.items() if v == 0]}: use another seed or mask_init='exact'")
+        self.mask_state = True                   # False: the optimizer state stays dense (SNFS grows by the momentum of inactive weights)
+        self.initial_fingerprint = weights_fingerprint(self.weights)   # the dense start, before masking (Lottery checks it)
         self._factors = None                     # masks as 0/1 in the weights' dtype, built once per mask change
         self.apply()
 
@@ -117,7 +133,7 @@ class Masking:
         "Zero masked weights and the optimizer state at masked positions (two fused multi-tensor ops)."
         ws, factors = list(self.weights.values()), self._mask_factors()
         torch._foreach_mul_(ws, factors)
-        state = self._optimizer_state()
+        state = self._optimizer_state() if self.mask_state else []
         if state:
             by_weight = dict(zip(map(id, ws), factors))
             torch._foreach_mul_([v for v, _ in state], [by_weight[id(p)] if v.dtype == p.dtype else by_weight[id(p)].to(v.dtype) for v, p in state])

@@ -4,14 +4,19 @@
 
 # %% auto #0
 __all__ = ['WideBasicBlock', 'WideGroup', 'WideResNet', 'wrn', 'wrn_22_2', 'Bottleneck', 'CifarResNet', 'resnet50_cifar',
-           'get_model']
+           'get_model', 'sparse_param_count', 'small_dense_info', 'small_dense']
 
 # %% ../nbs/04_models.ipynb #abd95dfb
+import itertools
+import math
 import re
+from fractions import Fraction
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .masking import maskable_weights
 
 # %% ../nbs/04_models.ipynb #78705468
 def _init_weights(model: nn.Module):
@@ -24,6 +29,14 @@ def _init_weights(model: nn.Module):
             nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
+
+# %% ../nbs/04_models.ipynb #b6e1f3a0
+def _check_widths(widths, n: int, what: str) -> tuple:
+    "`widths` as a tuple of `n` positive ints, or a ValueError naming `what` they are."
+    w = tuple(widths)
+    if len(w) != n or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in w):
+        raise ValueError(f"widths must be {n} positive ints ({what}), got {widths!r}")
+    return w
 
 # %% ../nbs/04_models.ipynb #703e4143
 class WideBasicBlock(nn.Module):
@@ -67,13 +80,15 @@ class WideResNet(nn.Module):
                  depth: int = 22,         # total depth D; (D-4) must be divisible by 6
                  widen: int = 2,          # widening factor k
                  num_classes: int = 10,   # classifier outputs
-                 dropout: float = 0.3):   # dropout probability inside each block
+                 dropout: float = 0.3,    # dropout probability inside each block
+                 widths=None):            # (stem, group 1, group 2, group 3) channels; None: (16, 16k, 32k, 64k)
         super().__init__()
         if depth < 10 or (depth - 4) % 6 != 0:
             raise ValueError(f"WideResNet depth must be 6n+4 with n>=1 (10, 16, 22, 28, ...), got {depth}")
         if widen < 1: raise ValueError(f"widen must be a positive integer, got {widen}")
         n = (depth - 4) // 6
-        w = [16, 16 * widen, 32 * widen, 64 * widen]
+        w = (16, 16 * widen, 32 * widen, 64 * widen) if widths is None else _check_widths(widths, 4, "stem, group 1, group 2, group 3")
+        self.widths = w
         self.conv1 = nn.Conv2d(3, w[0], 3, stride=1, padding=1, bias=False)
         self.block1 = WideGroup(n, w[0], w[1], 1, dropout)
         self.block2 = WideGroup(n, w[1], w[2], 2, dropout)
@@ -93,9 +108,10 @@ def wrn(depth: int = 22,        # total depth D = 6n+4
         widen: int = 2,         # widening factor k
         num_classes: int = 10,  # classifier outputs
         dropout: float = 0.3,   # dropout probability inside each block
+        widths=None,            # explicit (stem, group 1, group 2, group 3) channels; None: (16, 16k, 32k, 64k)
        ) -> WideResNet:
-    "Build a CIFAR WRN-`depth`-`widen`."
-    return WideResNet(depth, widen, num_classes, dropout)
+    "Build a CIFAR WRN-`depth`-`widen` (or the same depth with explicit `widths`)."
+    return WideResNet(depth, widen, num_classes, dropout, widths)
 
 def wrn_22_2(num_classes: int = 10, **kwargs) -> WideResNet:
     "WRN-22-2, the CIFAR-10/100 network of the RigL and *Balance is Essence* experiments."
@@ -133,12 +149,15 @@ class CifarResNet(nn.Module):
     "CIFAR ResNet with bottleneck blocks: 3x3 stem, no max-pool, four stages, global pool, linear head."
     def __init__(self,
                  num_blocks=(3, 4, 6, 3),  # blocks per stage
-                 num_classes: int = 100):  # classifier outputs
+                 num_classes: int = 100,   # classifier outputs
+                 widths=None):             # (stem, planes of stages 1-4); None: (64, 64, 128, 256, 512)
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        in_planes, stages = 64, []
-        for planes, nb, stride in zip((64, 128, 256, 512), num_blocks, (1, 2, 2, 2)):
+        w = (64, 64, 128, 256, 512) if widths is None else _check_widths(widths, 5, "stem, planes of stages 1-4")
+        self.widths = w
+        self.conv1 = nn.Conv2d(3, w[0], 3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w[0])
+        in_planes, stages = w[0], []
+        for planes, nb, stride in zip(w[1:], num_blocks, (1, 2, 2, 2)):
             blocks = []
             for i in range(nb):
                 blocks.append(Bottleneck(in_planes, planes, stride if i == 0 else 1))
@@ -154,9 +173,11 @@ class CifarResNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 # %% ../nbs/04_models.ipynb #84f31afa
-def resnet50_cifar(num_classes: int = 100) -> CifarResNet:
+def resnet50_cifar(num_classes: int = 100,  # classifier outputs
+                   widths=None,             # explicit (stem, planes of stages 1-4); None: (64, 64, 128, 256, 512)
+                  ) -> CifarResNet:
     "CIFAR ResNet-50 (bottleneck [3,4,6,3], 3x3 stem, no max-pool)."
-    return CifarResNet((3, 4, 6, 3), num_classes)
+    return CifarResNet((3, 4, 6, 3), num_classes, widths)
 
 # %% ../nbs/04_models.ipynb #ae3e6cb8
 _NAMED = {"wrn-22-2": wrn_22_2, "resnet50": resnet50_cifar}
@@ -171,3 +192,88 @@ def get_model(name: str,              # "wrn-22-2", "resnet50", or "wrn-D-K" for
     mt = re.fullmatch(r"wrn-(\d+)-(\d+)", key)
     if mt: return wrn(int(mt[1]), int(mt[2]), num_classes, **kwargs)
     raise ValueError(f"unknown model {name!r}; valid names: {', '.join(_NAMED)}, or 'wrn-D-K' with D=6n+4 (e.g. 'wrn-16-2')")
+
+# %% ../nbs/04_models.ipynb #9a3e5f21
+def sparse_param_count(model: nn.Module,  # the dense network
+                       density: float,    # overall density d of its Conv2d/Linear weights, in (0, 1]
+                      ) -> int:
+    "Trainable parameters of `model` sparsified at `density`: round(d·W) for the W Conv2d/Linear weights, plus every other trainable parameter."
+    if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
+    masked = {id(p) for p in maskable_weights(model).values()}
+    params = [p for p in model.parameters() if p.requires_grad]
+    w = sum(p.numel() for p in params if id(p) in masked)
+    return round(density * w) + sum(p.numel() for p in params if id(p) not in masked)
+
+# %% ../nbs/04_models.ipynb #5c8e1a93
+def _arch(model: nn.Module) -> tuple:
+    "(kind, blocks per stage, widths) of a `WideResNet` or `CifarResNet`."
+    if isinstance(model, WideResNet):
+        return "wrn", tuple(len(g.layer) for g in (model.block1, model.block2, model.block3)), model.widths
+    if isinstance(model, CifarResNet):
+        return "resnet", tuple(len(s) for s in (model.layer1, model.layer2, model.layer3, model.layer4)), model.widths
+    raise ValueError(f"small-dense widths are defined for WideResNet and CifarResNet, not {type(model).__name__}")
+
+def _count(kind: str, blocks: tuple, widths: tuple, num_classes: int) -> int:
+    "Trainable parameters of the `kind` ('wrn' or 'resnet') network with `blocks` per stage and `widths`, by formula."
+    conv = lambda ci, co, k: ci * co * k * k
+    bn = lambda c: 2 * c
+    total, cin = conv(3, widths[0], 3), widths[0]
+    if kind == "resnet": total += bn(cin)
+    for g, (nb, w) in enumerate(zip(blocks, widths[1:])):
+        for i in range(nb):
+            project = (g > 0 and i == 0) or cin != (w if kind == "wrn" else 4 * w)  # stride 2, or width changes
+            if kind == "wrn":
+                total += bn(cin) + conv(cin, w, 3) + bn(w) + conv(w, w, 3) + (conv(cin, w, 1) if project else 0)
+                cin = w
+            else:
+                out = 4 * w
+                total += conv(cin, w, 1) + bn(w) + conv(w, w, 3) + bn(w) + conv(w, out, 1) + bn(out)
+                total += conv(cin, out, 1) + bn(out) if project else 0
+                cin = out
+    if kind == "wrn": total += bn(cin)
+    return total + (cin + 1) * num_classes
+
+def _same_blocks(kind: str, widths: tuple, full: tuple) -> bool:
+    "Whether the first block has a projection shortcut with `widths` exactly when it has one with `full` widths."
+    e = 1 if kind == "wrn" else 4
+    return (widths[0] != e * widths[1]) == (full[0] != e * full[1])
+
+# %% ../nbs/04_models.ipynb #b2d7e915
+def small_dense_info(name: str,              # a `get_model` name: "wrn-22-2", "resnet50" or "wrn-D-K"
+                     density: float,         # overall density d of the sparse network it stands for, in (0, 1]
+                     num_classes: int = 10,  # classifier outputs
+                    ) -> dict:
+    "Widths, parameter count, target (= `sparse_param_count` of the full model) and their ratio of the small-dense `name` at `density`."
+    if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
+    full_model = get_model(name, num_classes)
+    kind, blocks, full = _arch(full_model)
+    target = sparse_param_count(full_model, density)
+    del full_model
+    count = lambda w: _count(kind, blocks, w, num_classes)
+    ks = sorted({Fraction(2 * j + 1, 2 * c) for c in full for j in range(c)})     # where some width steps up
+    path = [(k, tuple(max(1, math.floor(c * k + Fraction(1, 2))) for c in full)) for k in ks]
+    k, w0 = min(((k, w) for k, w in path if _same_blocks(kind, w, full)), key=lambda kw: (abs(count(kw[1]) - target), kw[0]))
+    near = [tuple(x + s for x, s in zip(w0, step)) for step in itertools.product((-1, 0, 1), repeat=len(full))]
+    near = [w for w in near if all(1 <= x <= c for x, c in zip(w, full)) and _same_blocks(kind, w, full)]
+    widths = min(near, key=lambda w: (abs(count(w) - target), count(w), w))
+    params = count(widths)
+    info = dict(model=name, num_classes=num_classes, density=density, widths=list(widths), full_widths=list(full),
+                width_multiplier=round(float(k), 6), params=params, target=target, ratio=params / target,
+                full_params=count(full))
+    if abs(info["ratio"] - 1) > 0.01:
+        raise ValueError(f"no small-dense {name} within 1% of the sparse count at density {density}: the closest "
+                         f"(widths {list(widths)}) has {params:,} params = {info['ratio']:.4f} x the target {target:,}")
+    return info
+
+def small_dense(name: str,              # a `get_model` name: "wrn-22-2", "resnet50" or "wrn-D-K"
+                density: float,         # overall density d of the sparse network it stands for, in (0, 1]
+                num_classes: int = 10,  # classifier outputs
+                **kwargs,               # passed on to the constructor (e.g. `dropout` for WRNs)
+               ) -> nn.Module:
+    "The dense `name` with widths scaled so its trainable parameters match the sparse `name` at `density` (within 1%); `.small_dense_info` holds `small_dense_info(...)`."
+    info = small_dense_info(name, density, num_classes)
+    model = get_model(name, num_classes, widths=tuple(info["widths"]), **kwargs)
+    n = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if n != info["params"]: raise RuntimeError(f"small-dense {name}: built {n:,} params, the formula says {info['params']:,}")
+    model.small_dense_info = info
+    return model

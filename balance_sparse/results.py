@@ -4,18 +4,20 @@
 
 # %% ../nbs/10_results.ipynb #1cd24151
 from __future__ import annotations
-import json, math
+import json, math, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
 
 # %% auto #0
 __all__ = ['CONFIG_COLUMNS', 'SETTING', 'RESULT_COLUMNS', 'MIN_SEEDS', 'EPOCHS_COLUMNS', 'SEED_EPOCHS_COLUMNS', 'MD_HEAD',
+           'METHOD_NAMES', 'INIT_NAMES', 'MATRIX_KEY', 'MATRIX_CELL_COLUMNS', 'SIDES', 'NO_RUNS', 'run_multiplier',
            'load_runs', 'n_note', 'final_rows', 'results_table', 'seed_epochs_to_accuracy', 'epochs_to_accuracy',
-           'results_markdown']
+           'results_markdown', 'method_name', 'init_name', 'density_column', 'matrix_order', 'accuracy_cell',
+           'matrix_cells', 'matrix_table', 'matrix_markdown']
 
 # %% ../nbs/10_results.ipynb #c0b4ccbf
-CONFIG_COLUMNS = ["dataset", "model_name", "num_classes", "preset", "recipe", "method", "init", "correction", "density", "epochs", "seed"]
+CONFIG_COLUMNS = ["dataset", "model_name", "num_classes", "preset", "recipe", "method", "init", "correction", "density", "epochs", "multiplier", "seed"]
 SETTING = ["dataset", "model_name", "recipe", "method", "init", "density", "epochs"]   # what a comparison holds fixed
 _NEEDED = ["epoch", "val_acc", "test_acc", "train_flops", "seconds"]
 _HINT = ("train some with `make demo` (quick, offline: digits) or "
@@ -26,10 +28,27 @@ def _read_json(path):
     try: return json.loads(Path(path).read_text())
     except (OSError, ValueError): return None
 
-def _run_info(cfg: dict) -> dict:
+_MULTIPLIER_DIR = re.compile(r"^(\d+)x-")                           # runs/{dataset}/{M}x-{method}-... (default_run_dir)
+
+def run_multiplier(cfg: dict | None,   # the run's config.json
+                   run_dir=None,       # its folder, best relative to `runs_dir` (only folder names below it are read)
+                  ) -> int:
+    "The run's training-length multiplier: config.json's `multiplier` (a whole number ≥ 1), else the `{M}x-` prefix of a folder in `run_dir`, else 1."
+    m = (cfg or {}).get("multiplier")
+    if not isinstance(m, bool) and m is not None:
+        try: f = float(m)
+        except (TypeError, ValueError): f = math.nan
+        if math.isfinite(f) and f >= 1 and f.is_integer(): return int(f)
+    for part in reversed(Path(run_dir).parts if run_dir is not None else ()):
+        hit = _MULTIPLIER_DIR.match(part)
+        if hit and int(hit.group(1)) >= 1: return int(hit.group(1))
+    return 1
+
+def _run_info(cfg: dict, run_dir=None) -> dict:
     info = {k: cfg.get(k) for k in CONFIG_COLUMNS}
     info["dataset"] = info["dataset"] or "unknown"
     info["model_name"] = info["model_name"] or cfg.get("model")        # `fit` without a name: the class name
+    info["multiplier"] = run_multiplier(cfg, run_dir)
     return info
 
 def _check_complete(d: Path, cfg, final):
@@ -64,7 +83,7 @@ def load_runs(runs_dir,                  # folder holding run folders (any depth
     frames, incomplete = [], []
     for d in dirs:
         cfg, final = _read_json(d / "config.json"), _read_json(d / "final.json")
-        info = _run_info(cfg or {})
+        info = _run_info(cfg or {}, d.relative_to(runs_dir))
         m, reason = _check_complete(d, cfg, final)
         if reason is None:
             m = m.rename(columns={"density": "measured_density"})
@@ -229,3 +248,83 @@ def results_markdown(table: pd.DataFrame,   # from `results_table`
         notes.append("gain: corrected minus baseline mean final test accuracy at the same setting and number of epochs, in "
                      "percentage points, ± its standard error √(s_b²/n_b + s_c²/n_c).")
     return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
+
+# %% ../nbs/10_results.ipynb #10ac0f35
+METHOD_NAMES = {"rigl": "RigL", "snfs": "SNFS", "set": "SET", "static": "Static", "pruning": "Pruning", "lottery": "Lottery",
+                "small_dense": "Small-Dense", "dense": "Dense"}   # display names, in the reference matrix's row order
+INIT_NAMES = {"erk": "ERK", "er": "ER", "uniform": "Random"}      # ERK before ER before Random (uniform layer densities)
+MATRIX_KEY = ["dataset", "model_name", "recipe", "method", "init", "multiplier", "epochs"]   # one row of the matrix
+MATRIX_CELL_COLUMNS = MATRIX_KEY + ["density", "correction", "n_seeds", "seeds", "test_acc_mean_%", "test_acc_sd_%",
+                                    "train_flops_mean", "train_flops_sd", "cell"]
+SIDES = {False: "baseline", True: "corrected"}
+NO_RUNS = "—"
+
+def method_name(method) -> str: return METHOD_NAMES.get(method, str(method))
+def init_name(init) -> str: return INIT_NAMES.get(init, str(init).upper())
+def density_column(density: float, correction: bool) -> str: return f"d={density:g} {SIDES[bool(correction)]}"
+
+def matrix_order(t: pd.DataFrame, *extra: str) -> pd.DataFrame:
+    "`t` sorted as the reference matrix: dataset, model, recipe, method (METHOD_NAMES order, others after), init (ERK, ER, Random), multiplier, epochs, then `extra`."
+    rank = lambda col, order: t[col].map(lambda v: order.index(v) if v in order else len(order)).astype(int)
+    return (t.assign(_mr=rank("method", list(METHOD_NAMES)), _ir=rank("init", list(INIT_NAMES)))
+             .sort_values(["dataset", "model_name", "recipe", "_mr", "method", "_ir", "init", "multiplier", "epochs", *extra],
+                          na_position="last", kind="stable")
+             .drop(columns=["_mr", "_ir"]).reset_index(drop=True))
+
+def accuracy_cell(mean: float, sd: float, n: int) -> str:
+    "A matrix cell: 'mean ± sd (n=k)' in %; one seed: 'value (n=1: no sd, not a result)'; no runs: '—'."
+    if not n: return NO_RUNS
+    if n < MIN_SEEDS: return f"{mean:.2f} (n={n}: no sd, not a result)"
+    return f"{mean:.2f} ± {sd:.2f} (n={n})"
+
+def matrix_cells(metrics: pd.DataFrame,   # from `load_runs` (without a `multiplier` column every run counts as 1×)
+                ) -> pd.DataFrame:
+    "One row per matrix row × density × side: n, seeds, final test accuracy (%) mean and sd, final training FLOPs mean and sd, the cell's text."
+    if metrics.empty: return pd.DataFrame(columns=MATRIX_CELL_COLUMNS)
+    if "multiplier" not in metrics.columns: metrics = metrics.assign(multiplier=1)
+    last = final_rows(metrics).assign(acc_pct=lambda d: 100 * d.test_acc)
+    t = (last.groupby(MATRIX_KEY + ["density", "correction"], dropna=False)
+             .agg(n_seeds=("run_dir", "size"), seeds=("seed", lambda s: ",".join(str(v) for v in sorted(s))),
+                  **{"test_acc_mean_%": ("acc_pct", "mean"), "test_acc_sd_%": ("acc_pct", "std")},
+                  train_flops_mean=("train_flops", "mean"), train_flops_sd=("train_flops", "std"))
+             .reset_index())
+    t["correction"] = t.correction.astype(bool)
+    t["cell"] = [accuracy_cell(m, s, n) for m, s, n in zip(t["test_acc_mean_%"], t["test_acc_sd_%"], t.n_seeds)]
+    return matrix_order(t, "density", "correction")[MATRIX_CELL_COLUMNS]
+
+def matrix_table(metrics: pd.DataFrame,   # from `load_runs`
+                ) -> pd.DataFrame:
+    "One row per dataset × model × recipe × method × init × multiplier × epochs; per density a baseline and a corrected column 'mean ± sd (n=k)' of final test accuracy (%)."
+    cells = matrix_cells(metrics)
+    cols = [density_column(d, c) for d in sorted(cells.density.unique()) for c in (False, True)]
+    rows = []
+    for key, g in cells.groupby(MATRIX_KEY, dropna=False, sort=False):
+        row = dict(zip(MATRIX_KEY, key)) | dict.fromkeys(cols, NO_RUNS)
+        row.update({density_column(d, c): cell for d, c, cell in zip(g.density, g.correction, g.cell)})
+        rows.append(row)
+    return matrix_order(pd.DataFrame(rows, columns=MATRIX_KEY + cols))
+
+def _md_line(cells) -> str: return "| " + " | ".join(cells) + " |"
+
+def matrix_markdown(table: pd.DataFrame,     # from `matrix_table`
+                    names: dict | None = None,  # display names of the datasets, e.g. {"cifar10": "CIFAR-10"}
+                   ) -> dict[str, str]:
+    "`matrix_table` as Markdown, one document per dataset: a table per model × recipe (densities without any run there left out), with notes on n."
+    docs, dens_cols = {}, [c for c in table.columns if c not in MATRIX_KEY]
+    for ds, t in table.groupby("dataset", sort=False):
+        parts = [f"# The matrix: final test accuracy (%) — {(names or {}).get(ds, ds)}", "",
+                 "Each cell: the test accuracy (%) at the last epoch of each complete run, mean ± sd over seeds, with n (seeds) "
+                 "always shown. *baseline*: the method without the gradient correction; *corrected*: with it, at the same "
+                 "setting and number of epochs. Rows: method, layer-density init (Random = uniform), training length "
+                 "(1× = the base schedule, 2× and 3× = twice and three times the epochs), epochs. —: no complete run."]
+        for (model, recipe), s in t.groupby(["model_name", "recipe"], dropna=False, sort=False):
+            keep = [c for c in dens_cols if any((s[c.rsplit(" ", 1)[0] + side] != NO_RUNS).any() for side in (" baseline", " corrected"))]
+            parts += ["", f"## {model} · recipe {recipe if isinstance(recipe, str) else '—'}", "",
+                      _md_line(["method", "init", "training", "epochs", *keep]), "|" + "---|" * 4 + "---:|" * len(keep)]
+            parts += [_md_line([method_name(r["method"]), init_name(r["init"]), f"{int(r['multiplier'])}×", str(r["epochs"]), *(r[c] for c in keep)])
+                      for r in s.to_dict("records")]
+        if t[dens_cols].apply(lambda c: c.str.contains("(n=1:", regex=False)).any().any():
+            parts += ["", f"n=1: a single run has no spread; its value is not a result, and neither is a difference involving it "
+                          f"(that needs n ≥ {MIN_SEEDS} seeds in each cell)."]
+        docs[ds] = "\n".join(parts) + "\n"
+    return docs

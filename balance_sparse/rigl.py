@@ -9,8 +9,9 @@ import torch
 from .masking import Masking
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'ROW_VALUES', 'UPDATE_METHODS', 'prune_rate', 'TopologyUpdater', 'update_method', 'rigl', 'set_',
-           'static', 'make_updater']
+__all__ = ['SCHEDULES', 'ROW_VALUES', 'UPDATE_METHODS', 'COSTS', 'prune_rate', 'TopologyUpdater', 'update_method', 'rigl', 'set_',
+           'static', 'dense', 'small_dense', 'make_updater', 'redistribute', 'SparseMomentum', 'snfs',
+           'pruning_sparsity', 'GradualPruning', 'pruning', 'pruned_masks', 'lottery']
 
 # %% ../nbs/02_rigl.ipynb #6e700e26
 SCHEDULES = ("cosine", "linear", "constant")
@@ -32,6 +33,7 @@ ROW_VALUES = ("clean", "authors")
 
 class TopologyUpdater:
     "RigL / SET / Static mask updates for a `Masking`: call `update(step)` when `is_update_step(step)`."
+    METHODS = ("rigl", "set", "static")
     def __init__(self,
                  masking: Masking,
                  method: str = "rigl",        # "rigl" (grow by |gradient|), "set" (grow at random), "static" (never update)
@@ -44,7 +46,7 @@ class TopologyUpdater:
                  drop_schedule: str = "clean",    # "clean": r at g; "authors": r at g − 1 (their decay lags a step)
                  dense_layers: str = "clean",     # "clean": skip fully dense layers; "authors": their prune-rate adjustment
                  regrown_momentum: str = "clean"):  # "clean": zeroed; "authors": a dropped-and-regrown weight keeps it
-        if method not in ("rigl", "set", "static"): raise ValueError(f"method must be 'rigl', 'set' or 'static', got {method!r}")
+        if method not in self.METHODS: raise ValueError(f"method must be one of {', '.join(self.METHODS)}, got {method!r}")
         if method != "static" and (end_step is None or end_step < 0): raise ValueError(f"{method} needs end_step >= 0, got {end_step}")
         if interval < 1: raise ValueError(f"interval must be >= 1, got {interval}")
         if not 0 <= prune_rate <= 1: raise ValueError(f"prune_rate must be in [0, 1], got {prune_rate}")
@@ -67,16 +69,20 @@ class TopologyUpdater:
         "r at update `step`: the schedule at `step`, or (authors) at the step before — their decay only advances on optimizer steps."
         return prune_rate(max(step - 1, 0) if self.drop_schedule == "authors" else step, self.end_step, self.prune_rate, self.schedule)
 
-    def layer_rates(self, r: float) -> dict[str, float]:
-        "Each layer's drop fraction: r, except (clean) 0 for fully dense layers, or (authors) min(sparsity, r) for a layer under 20% sparsity that holds more than 1/L of the nonzero weights."
+    def layer_rates(self, r: float, shares: dict[str, float] | None = None) -> dict[str, float]:
+        "Each layer's drop fraction: r, except (clean) 0 for fully dense layers, or (authors) min(sparsity, r) for a layer under 20% sparsity whose share exceeds 1/L (share: of the nonzero weights, or `shares`, e.g. SNFS's momentum shares)."
         m = self.masking
         if self.dense_layers == "clean": return {n: 0.0 if m.nnz[n] == w.numel() else r for n, w in m.weights.items()}
-        nonzero = {n: int((w != 0).sum()) for n, w in m.weights.items()}          # the authors count nonzero *values*
-        total, L = sum(nonzero.values()), len(nonzero)
+        L = len(m.weights)
+        if shares is None:
+            nonzero = {n: int((w != 0).sum()) for n, w in m.weights.items()}      # the authors count nonzero *values*
+            total = sum(nonzero.values())
+            big = {n: nonzero[n] * L > total for n in nonzero}
+        else: big = {n: shares[n] * L > 1 for n in m.weights}
         rates = {}
         for n, w in m.weights.items():
             sparsity = 1 - m.nnz[n] / w.numel()
-            rates[n] = min(sparsity, r) if sparsity < 0.2 and nonzero[n] * L > total else r
+            rates[n] = min(sparsity, r) if sparsity < 0.2 and big[n] else r
         return rates
 
     def _grow_score(self, name, weight, candidates):
@@ -118,10 +124,16 @@ class TopologyUpdater:
 
 # %% ../nbs/02_rigl.ipynb #3c9fa3d1
 UPDATE_METHODS: dict = {}
+COSTS = ("dense", "static", "set", "rigl", "snfs")     # the training-FLOPs models of `flops.epoch_train_flops`
 
-def update_method(name: str):
+def update_method(name: str,
+                  masked: bool = True,        # False: the method has no `Masking` at all (dense networks)
+                  cost: str | None = None,    # its training-FLOPs model, one of COSTS (default: `name`)
+                  start_dense: bool = False): # True: `fit` builds the `Masking` at density 1 (the factory then shapes it)
     "Register a factory `(masking, settings) -> updater | None` under `name` (lower case)."
+    if (cost or name) not in COSTS: raise ValueError(f"cost must be one of {', '.join(COSTS)}, got {cost or name!r}")
     def register(factory):
+        factory.method, factory.masked, factory.cost, factory.start_dense = name, masked, cost or name, start_dense
         UPDATE_METHODS[name] = factory
         return factory
     return register
@@ -144,7 +156,183 @@ def static(masking, s):
     "Static: the initial random mask is kept for the whole run."
     return None
 
+@update_method("dense", masked=False)
+def dense(masking, s):
+    "Dense training: no masks (the upper baseline)."
+    return None
+
+@update_method("small_dense", masked=False, cost="dense")
+def small_dense(masking, s):
+    "Small-Dense: a dense network narrowed to the sparse network's parameter count at `density` (build it with `models.small_dense`)."
+    return None
+
 def make_updater(method: str, masking, settings):
-    "The updater for `method` (None: fixed masks), from the registry."
+    "The updater for `method` (None: fixed masks, or none at all), from the registry."
     if method not in UPDATE_METHODS: raise ValueError(f"method must be one of {', '.join(UPDATE_METHODS)}, got {method!r}")
     return UPDATE_METHODS[method](masking, settings)
+
+# %% ../nbs/02_rigl.ipynb #c1ceeb7b
+def redistribute(shares: dict[str, float],   # s_l, summing to 1
+                 removed: dict[str, int],    # k_l, weights dropped per layer
+                 zeros: dict[str, int],      # inactive weights per layer before the drop
+                 total: float,               # R + A, what to regrow over all layers
+                ) -> dict[str, float]:
+    "How many weights SNFS regrows per layer (floats): round(s_l·total), capped at 0.99 × the layer's zeros after the drop, overflow spread evenly until none is left."
+    cap = {n: 0.99 * (zeros[n] + removed[n]) for n in shares}
+    grow, spill, residual, passes = {}, 0.0, math.inf, 0
+    while residual > 0 and passes < 1000:
+        residual = 0.0
+        for n in shares:
+            x = (grow[n] if n in grow else round(shares[n] * total)) + spill
+            grow[n] = min(x, cap[n]); residual += max(x - cap[n], 0.0)
+        spill, passes = residual / len(grow), passes + 1
+    return grow
+
+class SparseMomentum(TopologyUpdater):
+    "Sparse Momentum (SNFS): drop the smallest |w| per layer, regrow by momentum share across layers, where |momentum| is largest."
+    METHODS = ("snfs",)
+    def __init__(self, masking: Masking, end_step: int, interval: int = 100, prune_rate: float = 0.3, schedule: str = "cosine",
+                 seed: int = 0, **rows):
+        super().__init__(masking, "snfs", end_step, interval, prune_rate, schedule, seed, **rows)
+        if masking.optimizer is None: raise ValueError("snfs grows by the optimizer's momentum: build the Masking with optimizer=")
+        masking.mask_state = False                      # dense momentum: inactive weights accumulate it (the growth score)
+        self.baseline = sum(masking.nnz.values())       # the count A pulls back to
+        self.deficits, self.correction_term = [], 0.0   # a_1..a_k and A
+
+    def momentum(self, w: torch.Tensor) -> torch.Tensor:
+        buf = self.masking.optimizer.state.get(w, {}).get("momentum_buffer")
+        return torch.zeros_like(w) if buf is None else buf
+
+    def shares(self) -> dict[str, float]:
+        "s_l: each layer's mean |momentum| over its active weights, normalised to sum 1 (equal shares before any momentum)."
+        m = self.masking
+        means = {n: float(self.momentum(w).abs()[m.masks[n]].mean()) for n, w in m.weights.items()}
+        total = sum(means.values())
+        return {n: v / total if total > 0 else 1 / len(means) for n, v in means.items()}
+
+    @torch.no_grad()
+    def update(self, step: int) -> dict[str, int]:
+        "Drop per layer, redistribute, grow by |momentum|; returns {layer: weights grown}."
+        m = self.masking
+        shares = self.shares()
+        rates = self.layer_rates(self.drop_fraction(step), shares)
+        zeros = {n: w.numel() - m.nnz[n] for n, w in m.weights.items()}
+        keep, removed = {}, {}
+        for n, w in m.weights.items():
+            mask, k = m.masks[n].flatten().clone(), math.ceil(rates[n] * m.nnz[n])
+            if k:
+                w_abs = w.detach().abs().flatten()
+                mask[_first(torch.where(mask, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = False
+            keep[n], removed[n] = mask, k
+        target = redistribute(shares, removed, zeros, sum(removed.values()) + self.correction_term)
+        new, grown = {}, {}
+        for n, w in m.weights.items():
+            mask, k = keep[n], max(0, int(target[n]))
+            if k:
+                score = self.momentum(w).abs().flatten()
+                newly = torch.zeros_like(mask); newly[_first(torch.where(mask, torch.full_like(score, -math.inf), score), k, descending=True)] = True
+                if self.regrown_momentum == "clean": w.masked_fill_((newly & m.masks[n].flatten()).view(w.shape), 0)   # dropped and regrown: restarts at 0
+                mask = mask | newly
+            new[n], grown[n] = mask.view(w.shape), k
+        m.set_masks(new)                                 # recounts; zeroes the dropped weights (their momentum stays)
+        self.deficits.append(self.baseline - sum(m.nnz.values()))
+        self.correction_term = 0.25 * self.correction_term + 0.75 * self.deficits[-1] + sum(self.deficits) / len(self.deficits)
+        return grown
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "baseline": self.baseline, "deficits": list(self.deficits), "correction_term": self.correction_term}
+    def load_state_dict(self, state: dict):
+        super().load_state_dict(state)
+        self.baseline, self.deficits, self.correction_term = state["baseline"], list(state["deficits"]), state["correction_term"]
+
+@update_method("snfs")
+def snfs(masking, s):
+    "Sparse Momentum (Dettmers & Zettlemoyer 2019): grow by momentum, redistribute across layers by momentum share."
+    if s.momentum == 0: raise ValueError("method snfs grows by the SGD momentum: momentum must be > 0, got 0")
+    return SparseMomentum(masking, s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+
+# %% ../nbs/02_rigl.ipynb #7bccda40
+def pruning_sparsity(t: float, final_sparsity: float, start: int, end: int) -> float:
+    "Zhu & Gupta's cubic schedule: 0 before `start`, s_f·[1 − (1 − (t − start)/(end − start))³] until `end`, s_f from then on."
+    if t < start: return 0.0
+    if t >= end: return final_sparsity
+    return final_sparsity * (1 - (1 - (t - start) / (end - start)) ** 3)
+
+class GradualPruning:
+    "Gradual global magnitude pruning from dense to `density`: every ΔT steps in [start, end) the smallest |w| over all prunable layers go; nothing regrows."
+    def __init__(self, masking: Masking, density: float, end_step: int, interval: int = 100, start_step: int = 700,
+                 update_steps: str = "clean", drop_schedule: str = "clean"):
+        if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
+        if not 0 <= start_step < end_step: raise ValueError(f"prune_start must be in [0, end_step={end_step}), got {start_step}")
+        if interval < 1: raise ValueError(f"interval must be >= 1, got {interval}")
+        for name, v in (("update_steps", update_steps), ("drop_schedule", drop_schedule)):
+            if v not in ROW_VALUES: raise ValueError(f"{name} must be one of clean, authors, got {v!r}")
+        self.masking, self.density, self.end_step, self.interval, self.start_step = masking, density, end_step, interval, start_step
+        self.update_steps, self.drop_schedule = update_steps, drop_schedule
+        self.prunable = list(masking.weights)[1:]        # the stem conv stays dense (the reference never masks it)
+        if not self.prunable: raise ValueError("gradual pruning needs at least two masked layers (the first stays dense)")
+        self.size = sum(masking.weights[n].numel() for n in self.prunable)
+
+    def is_update_step(self, step: int) -> bool:
+        if step >= self.end_step: return False
+        if self.update_steps == "authors": return (step + 1) % self.interval == 0
+        return step >= self.start_step and step > 0 and step % self.interval == 0
+
+    def target_sparsity(self, step: int) -> float:
+        "s(t) of the prunable weights at update `step` (authors: at step − 1)."
+        return pruning_sparsity(step - 1 if self.drop_schedule == "authors" else step, 1 - self.density, self.start_step, self.end_step)
+
+    def to_prune(self, step: int) -> int:
+        "How many active prunable weights go at update `step`."
+        active, s = sum(self.masking.nnz[n] for n in self.prunable), self.target_sparsity(step)
+        if self.drop_schedule == "authors": return math.ceil(max(s - (1 - active / self.size), 0) * self.size)
+        return max(0, active - round((1 - s) * self.size))
+
+    @torch.no_grad()
+    def update(self, step: int) -> dict[str, int]:
+        "Prune the globally smallest |w|; returns {layer: weights pruned}."
+        m, k = self.masking, self.to_prune(step)
+        if k == 0: return {}
+        masks = torch.cat([m.masks[n].flatten() for n in self.prunable])
+        w_abs = torch.cat([m.weights[n].detach().abs().flatten().float() for n in self.prunable])
+        masks[_first(torch.where(masks, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = False
+        new, pruned, i = {}, {}, 0
+        for n in self.prunable:
+            w = m.weights[n]
+            new[n] = masks[i:i + w.numel()].view(w.shape); i += w.numel()
+        before = dict(m.nnz)
+        m.set_masks(new)
+        return {n: before[n] - m.nnz[n] for n in self.prunable if before[n] != m.nnz[n]}
+
+    def state_dict(self) -> dict: return {}
+    def load_state_dict(self, state: dict): pass
+    def __repr__(self): return f"GradualPruning(density={self.density}, steps {self.start_step}..{self.end_step} every {self.interval})"
+
+@update_method("pruning", cost="static", start_dense=True)
+def pruning(masking, s):
+    "Gradual magnitude pruning (Zhu & Gupta 2017): dense to `density` on a cubic schedule, global magnitude, no regrowth."
+    return GradualPruning(masking, s.density, s.end_step, s.interval, s.prune_start, update_steps=s.update_steps, drop_schedule=s.drop_schedule)
+
+# %% ../nbs/02_rigl.ipynb #76b9be96
+def pruned_masks(run_dir, masking: Masking, density: float, seed: int) -> dict[str, torch.Tensor]:
+    "The final masks of the complete gradual-pruning run in `run_dir`, checked against this run (density, seed, initial weights)."
+    from balance_sparse.runs import RunFolder, read_json
+    if run_dir is None: raise ValueError("method lottery needs mask_from=<the folder of the pruning run whose final mask it trains>")
+    run = RunFolder(run_dir)
+    if run.status() != "complete":
+        raise FileNotFoundError(f"lottery takes its mask from the pruning run {run_dir}, which is {run.status() or 'missing or unfinished'}: "
+                                f"train it first (method pruning, density {density}, seed {seed}; e.g. make cifar10.Pruning DENSITY={density} SEED={seed})")
+    cfg = read_json(run.config)
+    got = {"method": cfg.get("method"), "density": cfg.get("density"), "seed": cfg.get("seed")}
+    if got != {"method": "pruning", "density": density, "seed": seed}:
+        raise ValueError(f"mask_from must be a pruning run with density {density} and seed {seed}, got {run_dir} with {got}")
+    if cfg.get("initial_fingerprint") != masking.initial_fingerprint:
+        raise ValueError(f"lottery must start from the initial weights of {run_dir}, but the model's differ: build it as that run did "
+                         "(same architecture, torch.manual_seed(seed) right before building it, as train.ipynb does)")
+    return run.load_checkpoint(map_location="cpu")["masking"]["masks"]
+
+@update_method("lottery", cost="static", start_dense=True)
+def lottery(masking, s):
+    "Lottery ticket (Frankle & Carbin 2019): the pruning run's final mask on its initial weights, kept fixed."
+    masking.set_masks(pruned_masks(s.mask_from, masking, s.density, s.seed))
+    return None

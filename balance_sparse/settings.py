@@ -54,6 +54,11 @@ def _bool(v):
     try: return parse_bool(v)
     except ValueError: raise _Reject from None
 
+def _path(v):
+    if hasattr(v, "__fspath__"): v = v.__fspath__()
+    if not isinstance(v, str) or not v.strip(): raise _Reject
+    return v.strip()
+
 def _optional(parse):
     "None (or the strings 'none'/'null'/'auto'/'') stands for the default chosen at run time."
     return lambda v: None if v is None or (isinstance(v, str) and v.strip().lower() in ("none", "null", "auto", "")) else parse(v)
@@ -75,14 +80,14 @@ def _row(what: str, clean: str, authors: str):
                    f"{what} — clean: {clean}; authors: {authors}", row={"what": what, "clean": clean, "authors": authors})
 
 # %% ../nbs/07_settings.ipynb #13378c8a
-METHODS = (*UPDATE_METHODS, "dense")          # the registry's mask-update methods (02_rigl), and no masks at all
+METHODS = tuple(UPDATE_METHODS)               # the registry of methods (02_rigl): RigL, SET, Static, Dense, SNFS, ...
 INITS = ("erk", "er", "uniform")
 SPEED_SETTINGS = ("loader", "amp", "channels_last", "fused", "compile", "num_workers")   # how fast, not what
 
 @dataclass(frozen=True)
 class RunSettings:
     "What a run is (method, schedule, correction) and how fast it runs; every field checked and parsed on creation."
-    method: str = setting("rigl", f"one of {', '.join(METHODS)}", _choice(*METHODS), "mask updates (a method of the registry UPDATE_METHODS), or dense")
+    method: str = setting("rigl", f"one of {', '.join(METHODS)}", _choice(*METHODS), "the method: a name in the registry UPDATE_METHODS (02_rigl)")
     correction: bool = setting(True, BOOLEAN, _bool, "the adaptive gradient correction")
     density: float = setting(0.2, "a number in (0, 1]", _number(float, 0, 1, lo_open=True), "overall density of the masked (Conv2d/Linear) weights")
     init: str = setting("erk", f"one of {', '.join(INITS)}", _choice(*INITS), "layer densities: ERK, ER or uniform")
@@ -97,6 +102,8 @@ class RunSettings:
     prune_rate: float = setting(0.3, "a number in [0, 1]", _number(float, 0, 1), "initial drop fraction r0 (cosine schedule)")
     interval: int = setting(100, "a whole number >= 1", _number(int, 1), "ΔT, steps between mask updates")
     end_step: int | None = setting(None, "a whole number >= 0, or None (75% of all steps)", _optional(_number(int, 0)), "no mask update from this step on")
+    prune_start: int | None = setting(None, "a whole number >= 0, or None (700/65918 of end_step, the reference's 700)", _optional(_number(int, 0)), "pruning: first step of the cubic schedule")
+    mask_from: str | None = setting(None, "a run folder path, or None", _optional(_path), "lottery: the complete pruning run whose final mask it trains")
     augment: bool = setting(True, BOOLEAN, _bool, "reflect-pad 4 + random crop + horizontal flip")
     seed: int = setting(0, "a whole number in [0, 2**63)", _number(int, 0, 2**63, hi_open=True), "seeds weights, masks, data order and augmentation")
     gamma: float = setting(0.1, "a number >= 0", _number(float, 0), "correction: γ")
@@ -109,7 +116,7 @@ class RunSettings:
     update_steps: str | None = _row("which steps update masks", "g % ΔT == 0, g > 0 (100, 200, ...)", "(g+1) % ΔT == 0 (99, 199, ...)")
     drop_schedule: str | None = _row("cosine drop fraction: evaluated at / its T", "at g; T = int(0.75 · total steps)", "at g − 1; T = round(0.75 · epochs · n_train / batch)")
     dense_layers: str | None = _row("layers ERK makes fully dense", "never updated", "prune-rate adjustment: drop ceil(r·N) smallest, regrow them at 0")
-    regrown_momentum: str | None = _row("a weight dropped and regrown in one update", "its momentum is zeroed", "keeps its momentum")
+    regrown_momentum: str | None = _row("a weight dropped and regrown in one update", "its momentum is zeroed (SNFS, whose momentum is dense: its value restarts at 0)", "keeps its momentum (SNFS: and its value)")
     first_snapshot: str | None = _row("the first snapshot θ̃", "a copy of the model", "an independently initialised, unmasked network (fit(snapshot=...))")
     normalization: str | None = _row("input normalisation", "train-split statistics", "the fixed constants of the authors' data code")
     val_split: str | None = _row("validation split", "a seeded random 10%", "the last 10% of the training files")
@@ -166,8 +173,10 @@ class RunSettings:
         rows = {r: self.row(r) for r in self.rows()}
         if rows["drop_schedule"] == "authors": end = round(0.75 * self.epochs * n_train / self.batch_size)   # 65,918 for CIFAR-10
         else: end = int(0.75 * self.epochs * math.ceil(n_train / self.batch_size))
+        end = pick(self.end_step, end)
+        start = pick(self.prune_start, round(end * 700 / 65918)) if self.method == "pruning" else self.prune_start
         return self.replace(**rows, loader=pick(self.loader, "gpu"), amp=pick(self.amp, cuda), channels_last=pick(self.channels_last, cuda),
-                            num_workers=pick(self.num_workers, 4 if cuda else 0), end_step=pick(self.end_step, end),
+                            num_workers=pick(self.num_workers, 4 if cuda else 0), end_step=end, prune_start=start,
                             density=1.0 if self.method == "dense" else self.density)
 
 # %% ../nbs/07_settings.ipynb #8377c76b

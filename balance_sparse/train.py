@@ -16,10 +16,10 @@ from tqdm.auto import tqdm
 from .settings import RunSettings, METHODS, SPEED_SETTINGS, parse_bool, check_value, _number, _optional
 from .runs import RunFolder, atomic_write, write_json, read_json, data_fingerprint
 from .masking import Masking
-from .rigl import TopologyUpdater, make_updater
+from .rigl import UPDATE_METHODS, make_updater
 from .correction import GradientCorrection
 from .data import TensorLoader, dataloader_pipeline, channel_stats
-from .flops import dense_flops, sparse_flops, epoch_train_flops
+from .flops import dense_flops, layer_flops, epoch_train_flops
 
 # %% auto #0
 __all__ = ['METRIC_COLUMNS', 'as_tensors', 'evaluate', 'check_inputs', 'param_groups', 'StopTraining', 'device_name',
@@ -207,9 +207,12 @@ def fit(model: nn.Module,
     prepare = lambda x: x.to(dtype=dtype, memory_format=memory_format)  # no-op unless the batch differs
     optimizer = torch.optim.SGD(param_groups(model, s.weight_decay), lr=s.lr, momentum=s.momentum, nesterov=s.nesterov)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(s.warmup_steps, s.lr_step, s.lr_gamma))
-    masking = Masking(model, s.density, s.init, seed=s.seed, optimizer=optimizer,
-                      mask_init="exact" if s.mask_init == "clean" else "bernoulli") if s.method != "dense" else None
-    updater = make_updater(s.method, masking, s) if masking is not None else None   # the registry: fit does not know the method
+    method = UPDATE_METHODS[s.method]                                  # the registry: fit does not know the method
+    masking = Masking(model, 1.0 if method.start_dense else s.density, s.init, seed=s.seed, optimizer=optimizer,
+                      mask_init="exact" if s.mask_init == "clean" else "bernoulli") if method.masked else None
+    updater = make_updater(s.method, masking, s)                       # None: the masks (if any) never change
+    cfg.update(initial_fingerprint=masking.initial_fingerprint if masking else None,   # the dense start (Lottery rewinds to it)
+               parameters=sum(p.numel() for p in model.parameters()))
     if snapshot is not None: snapshot = snapshot.to(device, dtype=dtype, memory_format=memory_format)
     corr = GradientCorrection(model, F.cross_entropy, s.gamma, s.alpha, s.tau, s.pairing, snapshot=snapshot, fused=s.fused,
                               nonfinite_tau="keep" if s.nonfinite_tau == "clean" else "propagate") if s.correction else None
@@ -222,10 +225,12 @@ def fit(model: nn.Module,
     eval_loaders = {k: make(*v, augment=False, shuffle=False) for k, v in splits.items() if k != "train"}
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if s.amp else contextlib.nullcontext
 
-    input_size = (1,) + tuple(x_train.shape[1:])                        # layer nnz never change: count once
+    input_size = (1,) + tuple(x_train.shape[1:])                        # FLOPs per layer: counted once
     f_dense = dense_flops(model, input_size)
-    f_sparse = sparse_flops(model, masking.layer_density(), input_size) if masking else f_dense
-    flops_per_epoch = epoch_train_flops(s.method, f_sparse, f_dense, len(y_train), s.interval, s.correction)
+    f_layers = layer_flops(model, input_size) if masking else {}
+    f_other = f_dense - sum(f_layers.values())
+    def forward_flops():                                                # per image, at the current layer densities
+        return f_other + sum(d * f_layers[n] for n, d in masking.layer_density().items()) if masking else f_dense
 
     # ---- resume ----------------------------------------------------------------------------------------
     rows, start_epoch, step, seconds_before = [], 0, 0, 0.0
@@ -270,6 +275,7 @@ def fit(model: nn.Module,
             train_loader.set_epoch(epoch)
             model.train()
             loss_sum = torch.zeros((), device=device); correct = torch.zeros((), device=device, dtype=torch.long); seen = 0
+            f_now, f_seen = forward_flops(), 0.0                           # forward FLOPs at the densities of each step
             bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{s.epochs}", leave=False, disable=not progress, mininterval=1.0)
             for i, (x, y) in enumerate(bar):
                 if stop_after_steps is not None and session_steps >= stop_after_steps: raise StopTraining
@@ -281,6 +287,7 @@ def fit(model: nn.Module,
                 loss.backward()                                               # g = ∇ℓ_b(θ)
                 if updater is not None and updater.is_update_step(step):
                     updater.update(step)                                      # drop & grow; no optimizer step
+                    f_now = forward_flops()                                   # pruning and SNFS change the counts
                 else:
                     if corr is not None:
                         with autocast(): corr.correct(x, y, loss)             # g ← g + γτ(ū − ∇ℓ_b(θ̃))
@@ -289,7 +296,7 @@ def fit(model: nn.Module,
                 scheduler.step()
                 step += 1; session_steps += 1
                 if on_step is not None: on_step(dict(step=step, model=model, optimizer=optimizer, masking=masking, correction=corr, loss=loss))
-                loss_sum += loss.detach().float() * len(y); correct += (out.argmax(1) == y).sum(); seen += len(y)
+                loss_sum += loss.detach().float() * len(y); correct += (out.argmax(1) == y).sum(); seen += len(y); f_seen += f_now * len(y)
                 if (i + 1) % log_every == 0:                                   # the only syncs inside an epoch
                     check_finite("training loss", loss_sum.item() / seen, epoch)
                     bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", tau=f"{corr.tau:.3f}" if corr else "-")
@@ -303,7 +310,8 @@ def fit(model: nn.Module,
                    "test_loss": ev.get("test", (math.nan,) * 2)[0], "test_acc": ev.get("test", (math.nan,) * 2)[1],
                    "tau": corr.tau if corr else math.nan, "tau_curr": corr.tau_curr if corr else math.nan,
                    "density": masking.density if masking else 1.0,
-                   "train_flops": (rows[-1]["train_flops"] if rows else 0.0) + flops_per_epoch, "seconds": seconds}
+                   "train_flops": (rows[-1]["train_flops"] if rows else 0.0) + epoch_train_flops(method.cost, f_seen / seen, f_dense, seen, s.interval, s.correction),
+                   "seconds": seconds}
             rows.append(row)
             if run is not None: save(epoch + 1)
             if wb is not None: wb.log(row, step=step)

@@ -6,10 +6,10 @@ import json, math, re, shutil, statistics, subprocess
 from pathlib import Path
 import matplotlib.image as mpimg
 import nbformat, numpy as np, pandas as pd, pytest
-from conftest import ROOT, PAPERMILL, read_json, DEMO_DENSITIES
+from conftest import ROOT, PAPERMILL, read_json, DEMO_DENSITIES, DEMO_EPOCHS
 
 FIGURES_NB = ROOT / "nbs" / "figures.ipynb"
-PNGS = ["accuracy.png", "tau.png", "epochs_to_accuracy.png", "compute.png", "layer_densities.png"]
+PNGS = ["accuracy.png", "tau.png", "epochs_to_accuracy.png", "compute.png", "layer_densities.png", "accuracy_vs_flops.png"]
 KEYS = ["dataset", "model_name", "method", "init", "density", "epochs"]
 NOT_A_RESULT = "n=1 per arm: no spread, not a result"
 
@@ -166,9 +166,11 @@ def check_panels(out_dir, runs_dir, text):
     for r in runs: arms.setdefault(src(r) + (r["method"], r["init"], r["density"], r["epochs"]), set()).add(r["correction"])
     variants_compared = {k[:5] for k, a in arms.items() if a == {False, True}}
     variants_corrected = {src(r) + (r["method"], r["init"]) for r in runs if r["correction"]}
-    expected = {"accuracy.png": 2 * len(settings), "compute.png": 2 * len(settings),
+    sparse = {src(r) + (r["density"],) for r in runs if r["density"] < 1}          # accuracy vs FLOPs: a panel per source × density < 1
+    only_dense = {src(r) for r in runs} - {k[:3] for k in sparse}                 # (dense runs join those panels as the reference)
+    expected = {"accuracy.png": 2 * len(settings), "compute.png": 2 * len(settings), "accuracy_vs_flops.png": len(sparse) + len(only_dense),
                 "epochs_to_accuracy.png": 3 * len(variants_compared) or 1, "tau.png": 2 * len(variants_corrected) or 1,
-                "layer_densities.png": len({(r["dataset"], r["model_name"], r["init"]) for r in runs if r["method"] != "dense"})}
+                "layer_densities.png": len({(r["dataset"], r["model_name"], r["init"]) for r in runs if r["method"] not in ("dense", "small_dense")})}
     panels = json.loads((out_dir / "figures.json").read_text())
     assert set(panels) == set(PNGS)
     for name, n in expected.items():
@@ -289,3 +291,97 @@ def test_empty_runs_dir_fails_with_a_clear_message(tmp_path):
     assert f"no runs under {tmp_path / 'runs'}" in r.stdout and "make demo" in r.stdout
     errors, _ = outputs(tmp_path / "figures.ipynb")
     assert len(errors) == 1 and errors[0]["ename"] == "ValueError"
+
+
+# ---- the matrix (method × init × multiplier × density) and accuracy vs training FLOPs across methods ----------------
+METHOD_DISPLAY = {"rigl": "RigL", "snfs": "SNFS", "set": "SET", "static": "Static", "pruning": "Pruning", "lottery": "Lottery",
+                  "small_dense": "Small-Dense", "dense": "Dense"}
+INIT_DISPLAY = {"erk": "ERK", "er": "ER", "uniform": "Random"}
+BASE_ACC = {"rigl": 0.80, "snfs": 0.78, "pruning": 0.82, "small_dense": 0.70, "dense": 0.90}
+
+def fake_run(template, runs, dataset, method, init, mult, density, correction, seed, multiplier_in_config=True):
+    """A complete run folder made from a demo run's config.json (as `_second_seed` does) with hand-set metrics:
+    DEMO_EPOCHS × `mult` epochs, final test accuracy from BASE_ACC (+2 pp corrected, +3 pp per extra multiple, ±1 pp by
+    seed), training FLOPs ∝ density (×1.5 corrected). The folder is named as the Makefile names it: [Mx-]method-init-agc|base."""
+    epochs = DEMO_EPOCHS * mult
+    d = runs / dataset / f"{'' if mult == 1 else f'{mult}x-'}{method}-{init}-{'agc' if correction else 'base'}" / f"density{density}" / f"seed{seed}"
+    shutil.copytree(template, d, ignore=shutil.ignore_patterns("checkpoint*.pt", "*.ipynb"))
+    cfg = {**read_json(d / "config.json"), "dataset": dataset, "method": method, "init": init, "correction": correction,
+           "density": density, "seed": seed, "epochs": epochs, "multiplier": mult}
+    if dataset == "cifar100": cfg["num_classes"] = 100
+    if not multiplier_in_config: del cfg["multiplier"]                  # older runs: only the folder says 2x
+    (d / "config.json").write_text(json.dumps(cfg))
+    final = BASE_ACC[method] + 0.02 * correction + 0.03 * (mult - 1) + (0.01 if seed else -0.01) - 0.05 * (init == "uniform")
+    e = np.arange(1, epochs + 1)
+    pd.DataFrame({"epoch": e, "step": 40 * e, "lr": 0.05, "train_loss": 1 / e, "train_acc": final * e / epochs, "val_loss": 1 / e,
+                  "val_acc": final * e / epochs, "test_loss": 1 / e, "test_acc": final * e / epochs,
+                  "tau": 0.1 if correction else math.nan, "tau_curr": 0.1 if correction else math.nan, "density": density,
+                  "train_flops": 1e9 * density * (1.5 if correction else 1) * e, "seconds": 2.0 * e}).to_csv(d / "metrics.csv", index=False)
+    return d
+
+def expected_matrix(runs_dir):
+    "{dataset: {(method, init, multiplier, epochs): {(density, correction): [final test acc %]}}} straight from the folders."
+    out = {}
+    for r in complete_runs(runs_dir):
+        m = r.get("multiplier")
+        if m is None: m = int(re.match(r"(\d+)x-", Path(r["dir"]).parts[-3]).group(1)) if re.match(r"\d+x-", Path(r["dir"]).parts[-3]) else 1
+        row = out.setdefault(r["dataset"], {}).setdefault((r["method"], r["init"], m, r["epochs"]), {})
+        row.setdefault((r["density"], r["correction"]), []).append(100 * r["metrics"].test_acc.iloc[-1])
+    return out
+
+def expected_cell(accs):
+    if not accs: return "—"
+    if len(accs) == 1: return f"{accs[0]:.2f} (n=1: no sd, not a result)"
+    return f"{statistics.mean(accs):.2f} ± {statistics.stdev(accs):.2f} (n={len(accs)})"
+
+def matrix_rows(md):
+    "The matrix table in a matrix_<dataset>.md: (header cells, rows as lists of cells)."
+    lines = [l for l in md.splitlines() if l.startswith("|")]
+    cells = lambda l: [c.strip() for c in l.strip("|").split("|")]
+    return cells(lines[0]), [cells(l) for l in lines[2:]]
+
+def test_matrix_and_accuracy_vs_flops_across_methods(demo_runs, tmp_path):
+    """Fake complete runs of several methods, inits and training lengths (2 seeds, baseline + corrected): the matrix
+    has one row per method × init × multiplier in the reference's order with 'mean ± sd (n=k)' cells recomputed here,
+    and accuracy_vs_flops.png has one non-empty panel per dataset × density."""
+    template = demo_runs / "digits" / "rigl-erk-base" / f"density{DEMO_DENSITIES[0]}" / "seed0"
+    runs = tmp_path / "runs"
+    spec = [("digits", "rigl", "erk", 1, 0.2), ("digits", "snfs", "uniform", 1, 0.5), ("digits", "pruning", "erk", 1, 0.2),
+            ("digits", "small_dense", "erk", 1, 0.2), ("cifar100", "rigl", "erk", 1, 0.2)]
+    for ds, method, init, mult, density in spec:
+        for correction in (False, True):
+            for seed in (0, 1): fake_run(template, runs, ds, method, init, mult, density, correction, seed)
+    for seed in (0, 1): fake_run(template, runs, "digits", "rigl", "erk", 2, 0.2, False, seed, multiplier_in_config=False)
+    fake_run(template, runs, "digits", "rigl", "erk", 2, 0.2, True, 0, multiplier_in_config=False)   # one corrected seed: n=1
+    for seed in (0, 1): fake_run(template, runs, "digits", "dense", "erk", 1, 1.0, False, seed)       # dense: baseline only
+    out, panels, res, text = render_and_check(runs, tmp_path)
+    assert res.n_seeds.sum() == len(complete_runs(runs)) == 25
+    exp = expected_matrix(runs)
+    assert sorted(p.name for p in out.glob("matrix_*.md")) == ["matrix_cifar100.md", "matrix_digits.md"]
+    order = {"digits": [("rigl", "erk", 1), ("rigl", "erk", 2), ("snfs", "uniform", 1), ("pruning", "erk", 1), ("small_dense", "erk", 1),
+                        ("dense", "erk", 1)], "cifar100": [("rigl", "erk", 1)]}
+    for ds, rows_exp in order.items():
+        md = (out / f"matrix_{ds}.md").read_text()
+        head, rows = matrix_rows(md)
+        densities = sorted({d for cells in exp[ds].values() for d, _ in cells})
+        assert head == ["method", "init", "training", "epochs"] + [f"d={d:g} {s}" for d in densities for s in ("baseline", "corrected")], head
+        keys = sorted(exp[ds], key=lambda k: rows_exp.index(k[:3]))
+        assert [tuple(r[:4]) for r in rows] == [(METHOD_DISPLAY[m], INIT_DISPLAY[i], f"{x}×", str(e)) for m, i, x, e in keys], rows
+        for key, row in zip(keys, rows):
+            want = [expected_cell(exp[ds][key].get((d, s), [])) for d in densities for s in (False, True)]
+            assert row[4:] == want, (ds, key, row, want)
+        assert ("n=1: a single run has no spread" in md) == (ds == "digits")
+    digits = (out / "matrix_digits.md").read_text()
+    assert "| RigL | ERK | 2× | 6 | 83.00 ± 1.41 (n=2) | 84.00 (n=1: no sd, not a result) |" in digits, digits   # by hand
+    assert "| SNFS | Random | 1× | 3 | — | — | 73.00 ± 1.41 (n=2) | 75.00 ± 1.41 (n=2) | — | — |" in digits, digits
+    assert "| Dense | ERK | 1× | 3 | — | — | — | — | 90.00 ± 1.41 (n=2) | — |" in digits, digits
+    cells = pd.read_csv(out / "matrix.csv")
+    assert cells.n_seeds.sum() == 25 and set(cells.multiplier) == {1, 2}
+    flops = panels["accuracy_vs_flops.png"]
+    assert sorted(p["title"].split("\n") for p in flops["panels"]) == [             # one panel per dataset × density < 1
+        ["CIFAR-100 demo · wrn-10-1", "density 0.2", "n = 2 seed(s) per point"],
+        ["digits (scikit-learn 8×8) demo · wrn-10-1", "density 0.2 + dense reference (density 1)", "n = 1–2 seed(s) per point"],
+        ["digits (scikit-learn 8×8) demo · wrn-10-1", "density 0.5 + dense reference (density 1)", "n = 2 seed(s) per point"]], flops
+    assert all(p["data"] and not p["message"] for p in flops["panels"])
+    assert "points labelled n=1 are single runs, not a result" in flops["title"]
+    assert "removed" not in text and "MISSING FLOPs" not in text

@@ -28,7 +28,7 @@ def test_correction_both_and_bad_spelling():
 
 def test_bad_method_init_and_values():
     r = make("-n", "cifar10.ERK.Prune")
-    assert r.returncode != 0 and "METHOD must be RigL, SET, Static or Dense, got 'Prune'" in r.stderr
+    assert r.returncode != 0 and "METHOD must be RigL, SET, SNFS, Static, Dense, Pruning, Lottery or Small-Dense, got 'Prune'" in r.stderr
     r = make("-n", "cifar10.Gauss.RigL")
     assert r.returncode != 0 and "INIT must be ERK, ER or Random, got 'Gauss'" in r.stderr
     r = make("cifar10.ERK.RigL", "DENSITY=0.1,abc", "SEED=0,-1")            # really run: stops before any training
@@ -68,3 +68,34 @@ def test_reference_target_names(target, folder, flags):
     assert "multiplier" not in make("-n", "cifar10.ERK.RigL").stdout
     r = make("-n", "cifar10.5x.ERK.RigL")
     assert r.returncode != 0 and "must be 2x or 3x, got '5x'" in r.stderr
+
+@pytest.mark.parametrize("target, folder, flags", [
+    ("cifar10.ERK.SNFS", "runs/cifar10/snfs-erk-agc/density0.2/seed0", ["-p method snfs", "-p init erk"]),
+    ("cifar10.2x.Random.SNFS", "runs/cifar10/2x-snfs-uniform-agc/density0.2/seed0", ["-p method snfs", "-p init uniform", "-p multiplier 2"]),
+    ("cifar10.Pruning", "runs/cifar10/pruning-erk-agc/density0.2/seed0", ["-p method pruning"]),
+    ("cifar10.Lottery", "runs/cifar10/lottery-erk-agc/density0.2/seed0", ["-p method lottery", "-p mask_from runs/cifar10/pruning-erk-agc/density0.2/seed0"]),
+    ("cifar10.Small-Dense", "runs/cifar10/small_dense-erk-agc/density0.2/seed0", ["-p method small_dense"]),
+    ("cifar100.Pruning", "runs/cifar100/pruning-erk-agc/density0.2/seed0", ["-p method pruning", "-p model resnet50"]),
+])
+def test_matrix_method_targets(target, folder, flags):
+    r = make("-n", target)
+    assert r.returncode == 0, r.stderr
+    runs = [l for l in r.stdout.splitlines() if l.startswith("if grep")]
+    assert len(runs) == 1 and folder in runs[0] and all(f in runs[0] for f in flags), runs
+
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar100"])
+def test_matrix_full(dataset):
+    "The reference's 18 targets × DENSITY × SEED × baseline and corrected, each once, every one printed by make -n."
+    r = make("-n", dataset, "MATRIX=full", "DENSITY=0.05,0.5", "SEED=0,1")
+    assert r.returncode == 0, r.stderr
+    runs = [l for l in r.stdout.splitlines() if l.startswith("if grep")]
+    folders = {l.split("final.json")[0].split()[-1] for l in runs}
+    assert len(runs) == len(folders) == 18 * 2 * 2 * 2
+    kinds = {f.split("/")[2] for f in folders}
+    assert len(kinds) == 36 and {"lottery-erk-base", "3x-rigl-uniform-agc", "static-uniform-base", "small_dense-erk-agc"} <= kinds
+    one = [l for l in runs if "/lottery-erk-agc/density0.5/seed1" in l]
+    assert "-p mask_from runs/%s/pruning-erk-agc/density0.5/seed1" % dataset in one[0]
+    assert r.stdout.index("/pruning-erk-base/") < r.stdout.index("/lottery-erk-base/")     # the mask exists before its ticket
+    assert len([l for l in make("-n", dataset, "MATRIX=full", "CORRECTION=0").stdout.splitlines() if l.startswith("if grep")]) == 18
+    bad = make("-n", dataset, "MATRIX=yes")
+    assert bad.returncode != 0 and "MATRIX must be full or empty (the paper sweep), got 'yes'" in bad.stderr
