@@ -10,6 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
+from .distributed import all_reduce_mean   # N processes (torchrun): means over the ranks
 
 # %% auto #0
 __all__ = ['tau_estimate', 'paired_forward', 'GradientCorrection']
@@ -101,6 +102,8 @@ class GradientCorrection:
         self.losses = None            # (ℓ_b(θ), ℓ_b(θ̃)) behind the last τ_curr
         self._step_losses = []        # pairs recorded by `correct` for pairing="current"
         self._pending = None          # (x, ℓ_b(θ̃)) of the last fused `forward`; its gradient sits on the snapshot's .grad
+        self._kept = {}               # replay: batch index -> (ℓ_b(θ̃), ∇ℓ_b(θ̃) as one flat tensor) from the statistics pass
+        self.kept_device = None       # where `refresh(keep=...)` keeps them (None: on the parameters' device)
 
     @property
     def coef(self) -> float:
@@ -111,21 +114,31 @@ class GradientCorrection:
         gs = torch.autograd.grad(loss, params, allow_unused=True)
         return [torch.zeros_like(p) if g is None else g for g, p in zip(gs, params)]
 
-    def refresh(self, batches: Iterable):
-        "Epoch-start statistics pass over `batches` of (x, y): update τ and ū, then θ̃ ← θ."
+    def refresh(self, batches: Iterable,
+                keep: Iterable[int] | None = None):   # replay: the step index of each batch; its gradient is kept for `correct`
+        "Epoch-start statistics pass over `batches` of (x, y): update τ and ū, then θ̃ ← θ (keeping each batch's gradient for `keep`)."
         self.model.train(); self.snapshot.train()
         total = [torch.zeros_like(p) for p in self.params]
         losses, snap_losses, n = [], [], 0
+        self._kept, keep = {}, (iter(keep) if keep is not None else None)
         for x, y in batches:
             loss = self.loss_fn(self.model(x), y)
-            torch._foreach_add_(total, self._grads(loss, self.params))
+            grads = self._grads(loss, self.params)
+            torch._foreach_add_(total, grads)
+            if keep is not None:                                       # ∇ℓ_b(θ_e) is ∇ℓ_b(θ̃) of this epoch's step on batch b
+                flat = torch.cat([g.reshape(-1) for g in grads])
+                if self.kept_device is not None:                       # host memory, pinned when the copy comes from a GPU (streamed back)
+                    host = torch.empty(flat.shape, dtype=flat.dtype, device=self.kept_device, pin_memory=flat.is_cuda)
+                    flat = host.copy_(flat, non_blocking=flat.is_cuda)
+                self._kept[next(keep)] = (loss.detach(), flat)
             losses.append(loss.detach())
             if self.pairing == "lagged":
                 with torch.no_grad(): snap_losses.append(self.loss_fn(self.snapshot(x), y).detach())
             n += 1
         if n == 0: raise ValueError("refresh needs at least one batch")
-        if self.pairing == "lagged": self.losses = (torch.stack(losses), torch.stack(snap_losses))
-        elif self._step_losses: self.losses = tuple(torch.stack(self._step_losses).unbind(1))
+        total = all_reduce_mean(total)                                # N ranks: their slices of each batch make up the batch
+        if self.pairing == "lagged": self.losses = tuple(all_reduce_mean([torch.stack(losses), torch.stack(snap_losses)]))
+        elif self._step_losses: self.losses = tuple(all_reduce_mean([torch.stack(self._step_losses)])[0].unbind(1))
         else: self.losses = None
         self._step_losses = []
         self.tau_curr = tau_estimate(*self.losses).item() if self.losses is not None else math.nan
@@ -156,15 +169,21 @@ class GradientCorrection:
         if pending[0] is not x or all(g is None for g in grads): return None   # another batch, or no backward ran
         return pending[1], [torch.zeros_like(q) if g is None else g for g, q in zip(grads, self.snapshot_params)]
 
-    def correct(self, x, y, loss: torch.Tensor | None = None):
+    def correct(self, x, y, loss: torch.Tensor | None = None,
+                index: int | None = None):     # the step's batch index in the epoch: replays a kept gradient if there is one
         "Add γτ(ū − ∇ℓ_b(θ̃)) to the `.grad` of every parameter; call after `loss.backward()`, before `optimizer.step()`."
         if self.coef == 0: return
         fused = self._fused_snapshot_grads(x)
+        kept = self._kept.pop(index, None) if index is not None else None
         if fused is not None: snap_loss, snap_grads = fused
+        elif kept is not None:                                         # replay: the statistics pass computed it on this very batch
+            snap_loss, flat = kept
+            flat = flat.to(self.params[0].device, non_blocking=True)
+            snap_grads = all_reduce_mean([f.view_as(p) for f, p in zip(flat.split([p.numel() for p in self.params]), self.params)])
         else:
             self.snapshot.train()
             snap_loss = self.loss_fn(self.snapshot(x), y)
-            snap_grads = self._grads(snap_loss, self.snapshot_params)
+            snap_grads = all_reduce_mean(self._grads(snap_loss, self.snapshot_params))   # N ranks: as DDP averages the model's
         for p in self.params:
             if p.grad is None: p.grad = torch.zeros_like(p)
         torch._foreach_add_([p.grad for p in self.params], torch._foreach_sub(self.mean_grad, snap_grads), alpha=self.coef)

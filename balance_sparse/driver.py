@@ -34,9 +34,11 @@ _NONE = ("none", "null", "")
 def _none(v): return v is None or (isinstance(v, str) and v.strip().lower() in _NONE)
 
 def default_run_dir(dataset: str, s: RunSettings, multiplier: int = 1) -> str:
-    "runs/{dataset}/[Mx-]{method}-{init}-{agc|base}[-clean]/density{d}/seed{s}: the folder the Makefile and train.ipynb use."
+    "runs/{dataset}/[Mx-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-clean]/density{d}/seed{s}: the folder the Makefile and train.ipynb use."
     tag, m = ("" if s.recipe == "authors" else f"-{s.recipe}"), ("" if multiplier == 1 else f"{multiplier}x-")
-    return f"runs/{dataset}/{m}{s.method}-{s.init}-{'agc' if s.correction else 'base'}{tag}/density{s.density}/seed{s.seed}"
+    mode = "" if not s.correction or s.correction_mode in (None, "faithful") else f"-{s.correction_mode}"
+    frac = "" if not s.correction or s.stats_fraction in (None, 1) else f"-sf{s.stats_fraction}"
+    return f"runs/{dataset}/{m}{s.method}-{s.init}-{'agc' if s.correction else 'base'}{mode}{frac}{tag}/density{s.density}/seed{s.seed}"
 
 def train_parameters(params: dict) -> tuple[RunSettings, dict]:
     "train.ipynb's parameters as (checked `RunSettings`, checked driver options); None values come from the preset, then the dataset's recipe, then the defaults."

@@ -89,16 +89,19 @@ def rigl_train_flops(f_sparse,        # sparse forward FLOPs per image
 
 # %% ../nbs/06_flops.ipynb #c03d7b25
 def correction_flops(f_sparse,              # sparse forward FLOPs per image
-                     steps_per_epoch=None,  # training batches per epoch (only needed with `stats_steps`)
-                     stats_steps=None):     # batches in the epoch-start statistics pass; None = all of them
-    "Extra FLOPs per training image per epoch of the adaptive gradient correction: 3 f_S + 4 f_S (x stats fraction)."
-    frac = 1.0
-    if stats_steps is not None:
+                     steps_per_epoch=None,  # training batches per epoch (only needed with `stats_steps` or `replayed_steps`)
+                     stats_steps=None,      # batches in the epoch-start statistics pass; None = all of them
+                     replayed_steps=0):     # steps whose snapshot gradient the statistics pass already computed (replay)
+    "Extra FLOPs per training image per epoch of the adaptive gradient correction: 3 f_S (× the steps not replayed) + 4 f_S (× the stats fraction)."
+    frac, replayed = 1.0, 0.0
+    if stats_steps is not None or replayed_steps:
         if not steps_per_epoch or steps_per_epoch < 1:
-            raise ValueError(f"stats_steps needs steps_per_epoch >= 1, got {steps_per_epoch}")
-        if stats_steps < 0: raise ValueError(f"stats_steps must be >= 0, got {stats_steps}")
-        frac = stats_steps / steps_per_epoch
-    return 3 * f_sparse + 4 * f_sparse * frac
+            raise ValueError(f"stats_steps and replayed_steps need steps_per_epoch >= 1, got {steps_per_epoch}")
+        if stats_steps is not None and stats_steps < 0: raise ValueError(f"stats_steps must be >= 0, got {stats_steps}")
+        if not 0 <= replayed_steps <= steps_per_epoch: raise ValueError(f"replayed_steps must be in [0, {steps_per_epoch}], got {replayed_steps}")
+        frac = 1.0 if stats_steps is None else stats_steps / steps_per_epoch
+        replayed = replayed_steps / steps_per_epoch
+    return 3 * f_sparse * (1 - replayed) + 4 * f_sparse * frac
 
 # %% ../nbs/06_flops.ipynb #ce3ddeaf
 TRAIN_METHODS = ("dense", "static", "set", "rigl", "snfs")   # the `cost` of each registry method (02_rigl)
@@ -115,7 +118,8 @@ def epoch_train_flops(method: str,            # a cost model: one of TRAIN_METHO
                       interval=100,           # RigL ΔT
                       correction=False,       # add the adaptive gradient correction's cost
                       steps_per_epoch=None,   # passed to `correction_flops`
-                      stats_steps=None):      # passed to `correction_flops`
+                      stats_steps=None,       # passed to `correction_flops`
+                      replayed_steps=0):      # passed to `correction_flops`
     "Total training FLOPs of one epoch over `n_images`."
     if method == "dense":
         per, f = dense_train_flops(f_dense), f_dense
@@ -127,5 +131,5 @@ def epoch_train_flops(method: str,            # a cost model: one of TRAIN_METHO
         per, f = snfs_train_flops(f_sparse, f_dense), f_sparse
     else:
         raise ValueError(f"unknown method {method!r}; expected one of {TRAIN_METHODS}")
-    if correction: per = per + correction_flops(f, steps_per_epoch, stats_steps)
+    if correction: per = per + correction_flops(f, steps_per_epoch, stats_steps, replayed_steps)
     return n_images * per

@@ -12,13 +12,13 @@ import pandas as pd
 # %% auto #0
 __all__ = ['CONFIG_COLUMNS', 'SETTING', 'RESULT_COLUMNS', 'MIN_SEEDS', 'EPOCHS_COLUMNS', 'SEED_EPOCHS_COLUMNS', 'MD_HEAD',
            'METHOD_NAMES', 'INIT_NAMES', 'MATRIX_KEY', 'MATRIX_CELL_COLUMNS', 'SIDES', 'NO_RUNS', 'run_multiplier',
-           'load_runs', 'n_note', 'final_rows', 'results_table', 'seed_epochs_to_accuracy', 'epochs_to_accuracy',
-           'results_markdown', 'method_name', 'init_name', 'density_column', 'matrix_order', 'accuracy_cell',
-           'matrix_cells', 'matrix_table', 'matrix_markdown']
+           'correction_variant', 'load_runs', 'n_note', 'final_rows', 'results_table', 'seed_epochs_to_accuracy',
+           'epochs_to_accuracy', 'results_markdown', 'method_name', 'init_name', 'density_column', 'matrix_order',
+           'accuracy_cell', 'matrix_cells', 'matrix_table', 'matrix_markdown']
 
 # %% ../nbs/10_results.ipynb #c0b4ccbf
-CONFIG_COLUMNS = ["dataset", "model_name", "num_classes", "preset", "recipe", "method", "init", "correction", "density", "epochs", "multiplier", "seed"]
-SETTING = ["dataset", "model_name", "recipe", "method", "init", "density", "epochs"]   # what a comparison holds fixed
+CONFIG_COLUMNS = ["dataset", "model_name", "num_classes", "preset", "recipe", "method", "init", "correction", "correction_variant", "density", "epochs", "multiplier", "seed"]
+SETTING = ["dataset", "model_name", "recipe", "method", "init", "density", "epochs", "correction_variant"]   # what a comparison holds fixed
 _NEEDED = ["epoch", "val_acc", "test_acc", "train_flops", "seconds"]
 _HINT = ("train some with `make demo` (quick, offline: digits) or "
          "`papermill nbs/train.ipynb runs/.../train.ipynb -p density 0.2 -p run_dir runs/...`, then run this again")
@@ -44,8 +44,15 @@ def run_multiplier(cfg: dict | None,   # the run's config.json
         if hit and int(hit.group(1)) >= 1: return int(hit.group(1))
     return 1
 
+def correction_variant(cfg: dict) -> str:
+    "How a corrected run computed its correction, as a label: '' (the faithful schedule, full statistics pass; and every baseline), 'replay', 'same_batches', '… sf0.25'."
+    if not cfg.get("correction"): return ""
+    mode, frac = cfg.get("correction_mode") or "faithful", cfg.get("stats_fraction") or 1
+    return " ".join(([] if mode == "faithful" else [mode]) + ([] if frac == 1 else [f"sf{frac:g}"]))
+
 def _run_info(cfg: dict, run_dir=None) -> dict:
     info = {k: cfg.get(k) for k in CONFIG_COLUMNS}
+    info["correction_variant"] = correction_variant(cfg)
     info["dataset"] = info["dataset"] or "unknown"
     info["model_name"] = info["model_name"] or cfg.get("model")        # `fit` without a name: the class name
     info["multiplier"] = run_multiplier(cfg, run_dir)
@@ -70,6 +77,14 @@ def _check_complete(d: Path, cfg, final):
     if cfg.get("epochs") is not None and len(m) != cfg["epochs"]:
         return m, f"metrics.csv has {len(m)} rows but config.json says {cfg['epochs']} epochs"
     return m, None
+
+def _share_baselines(metrics: pd.DataFrame) -> pd.DataFrame:
+    "Each baseline also serves the corrected runs of another `correction_variant` at its setting (replay, a stats fraction): its rows are repeated under that label."
+    key = [c for c in SETTING if c != "correction_variant"]
+    other = metrics[metrics.correction & (metrics.correction_variant != "")][key + ["correction_variant"]].drop_duplicates()
+    if other.empty: return metrics
+    base = metrics[~metrics.correction].drop(columns="correction_variant")
+    return pd.concat([metrics, base.merge(other, on=key, how="inner")[metrics.columns]], ignore_index=True)
 
 def load_runs(runs_dir,                  # folder holding run folders (any depth)
               skip=("figures",),         # top-level subfolders of `runs_dir` that are not runs
@@ -96,6 +111,7 @@ def load_runs(runs_dir,                  # folder holding run folders (any depth
         metrics = pd.concat(frames, ignore_index=True)
         metrics = metrics[cols + [c for c in metrics.columns if c not in cols]]
         metrics["correction"] = metrics["correction"].astype(bool)
+        metrics = _share_baselines(metrics)
         metrics = metrics.sort_values(SETTING + ["correction", "seed", "epoch"], na_position="last", kind="stable").reset_index(drop=True)
     else: metrics = pd.DataFrame(columns=cols + _NEEDED)
     incomplete = pd.DataFrame(incomplete, columns=["run_dir", "status", "epochs_done"] + CONFIG_COLUMNS + ["reason"])
@@ -114,11 +130,13 @@ def n_note(n_base: int, n_corr: int) -> str:
 
 def final_rows(metrics: pd.DataFrame) -> pd.DataFrame:
     "The last epoch of every run."
-    return metrics.loc[metrics.groupby("run_dir").epoch.idxmax()].reset_index(drop=True)
+    if "correction_variant" not in metrics.columns: metrics = metrics.assign(correction_variant="")   # frames built before the label existed
+    return metrics.loc[metrics.groupby(["run_dir", "correction_variant"]).epoch.idxmax()].reset_index(drop=True)   # a shared baseline once per variant
 
 def results_table(metrics: pd.DataFrame,   # from `load_runs` (accuracies as fractions, as `fit` writes them)
                  ) -> pd.DataFrame:
     "Final test accuracy (%) mean ± sd over seeds per setting × correction, n, and the gain of the correction (pp ± SE) where both arms have n ≥ 2."
+    if "correction_variant" not in metrics.columns: metrics = metrics.assign(correction_variant="")   # frames built before the label existed
     if metrics.empty: return pd.DataFrame(columns=RESULT_COLUMNS)
     last = final_rows(metrics).assign(acc_pct=lambda d: 100 * d.test_acc)
     t = (last.groupby(SETTING + ["correction"], dropna=False)
@@ -155,6 +173,7 @@ def seed_epochs_to_accuracy(metrics: pd.DataFrame,   # from `load_runs`
                             tol: float = 1e-9,       # round-off allowance when comparing accuracies
                            ) -> pd.DataFrame:
     "Per run: the first epoch at which it reaches its setting's baseline best mean accuracy (NaN if never), with FLOPs and seconds there."
+    if "correction_variant" not in metrics.columns: metrics = metrics.assign(correction_variant="")   # frames built before the label existed
     _check_acc(metrics, acc)
     if metrics.empty: return pd.DataFrame(columns=SEED_EPOCHS_COLUMNS)
     rows = []
@@ -179,6 +198,7 @@ def epochs_to_accuracy(metrics: pd.DataFrame,   # from `load_runs`
                        tol: float = 1e-9,       # round-off allowance when comparing mean accuracies
                       ) -> pd.DataFrame:
     "Per setting: the first epoch at which the corrected mean curve reaches the baseline's best mean accuracy; per-seed epochs; reductions if n ≥ 2 per arm."
+    if "correction_variant" not in metrics.columns: metrics = metrics.assign(correction_variant="")   # frames built before the label existed
     _check_acc(metrics, acc)
     if metrics.empty: return pd.DataFrame(columns=EPOCHS_COLUMNS)
     curves = (metrics.groupby(SETTING + ["correction", "epoch"], dropna=False)
@@ -228,7 +248,8 @@ def _fmt_row(r: dict) -> list[str]:
     gain = f"{r['gain_pp']:+.2f} ± {r['gain_se_pp']:.2f}" if pd.notna(r["gain_pp"]) else ""
     secs = f"{r['seconds_mean']:.1f}" + (f" ± {r['seconds_sd']:.1f}" if n >= 2 and pd.notna(r["seconds_sd"]) else "")
     flops = f"{r['train_flops_mean']:.3g}" + (f" ± {r['train_flops_sd']:.2g}" if n >= 2 and pd.notna(r["train_flops_sd"]) else "")
-    return [str(r["dataset"]), str(r["model_name"]), r["recipe"] if isinstance(r.get("recipe"), str) else "—", str(r["method"]), str(r["init"]), f"{r['density']:g}", str(r["epochs"]),
+    variant = f" [{r['correction_variant']}]" if isinstance(r.get("correction_variant"), str) and r["correction_variant"] else ""
+    return [str(r["dataset"]), str(r["model_name"]), r["recipe"] if isinstance(r.get("recipe"), str) else "—", str(r["method"]) + variant, str(r["init"]), f"{r['density']:g}", str(r["epochs"]),
             "yes" if r["correction"] else "no", str(n), _pm(r["test_acc_mean_%"], r["test_acc_sd_%"], n, ".2f"), gain,
             r["gain_note"], secs, flops]
 
@@ -253,7 +274,7 @@ def results_markdown(table: pd.DataFrame,   # from `results_table`
 METHOD_NAMES = {"rigl": "RigL", "snfs": "SNFS", "set": "SET", "static": "Static", "pruning": "Pruning", "lottery": "Lottery",
                 "small_dense": "Small-Dense", "dense": "Dense"}   # display names, in the reference matrix's row order
 INIT_NAMES = {"erk": "ERK", "er": "ER", "uniform": "Random"}      # ERK before ER before Random (uniform layer densities)
-MATRIX_KEY = ["dataset", "model_name", "recipe", "method", "init", "multiplier", "epochs"]   # one row of the matrix
+MATRIX_KEY = ["dataset", "model_name", "recipe", "method", "init", "multiplier", "epochs", "correction_variant"]   # one row of the matrix
 MATRIX_CELL_COLUMNS = MATRIX_KEY + ["density", "correction", "n_seeds", "seeds", "test_acc_mean_%", "test_acc_sd_%",
                                     "train_flops_mean", "train_flops_sd", "cell"]
 SIDES = {False: "baseline", True: "corrected"}
@@ -280,6 +301,7 @@ def accuracy_cell(mean: float, sd: float, n: int) -> str:
 def matrix_cells(metrics: pd.DataFrame,   # from `load_runs` (without a `multiplier` column every run counts as 1×)
                 ) -> pd.DataFrame:
     "One row per matrix row × density × side: n, seeds, final test accuracy (%) mean and sd, final training FLOPs mean and sd, the cell's text."
+    if "correction_variant" not in metrics.columns: metrics = metrics.assign(correction_variant="")   # frames built before the label existed
     if metrics.empty: return pd.DataFrame(columns=MATRIX_CELL_COLUMNS)
     if "multiplier" not in metrics.columns: metrics = metrics.assign(multiplier=1)
     last = final_rows(metrics).assign(acc_pct=lambda d: 100 * d.test_acc)

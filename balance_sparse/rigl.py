@@ -206,7 +206,7 @@ class SparseMomentum(TopologyUpdater):
     def shares(self) -> dict[str, float]:
         "s_l: each layer's mean |momentum| over its active weights, normalised to sum 1 (equal shares before any momentum)."
         m = self.masking
-        means = {n: float(self.momentum(w).abs()[m.masks[n]].mean()) for n, w in m.weights.items()}
+        means = {n: float(self.momentum(w).abs()[m.masks[n]].mean()) if m.nnz[n] else 0.0 for n, w in m.weights.items()}   # an empty layer: no share
         total = sum(means.values())
         return {n: v / total if total > 0 else 1 / len(means) for n, v in means.items()}
 
@@ -314,7 +314,8 @@ def pruning(masking, s):
     return GradualPruning(masking, s.density, s.end_step, s.interval, s.prune_start, update_steps=s.update_steps, drop_schedule=s.drop_schedule)
 
 # %% ../nbs/02_rigl.ipynb #76b9be96
-def pruned_masks(run_dir, masking: Masking, density: float, seed: int) -> dict[str, torch.Tensor]:
+def pruned_masks(run_dir, masking: Masking, density: float, seed: int,
+                 same: dict | None = None) -> dict[str, torch.Tensor]:   # settings the pruning run must share, e.g. epochs
     "The final masks of the complete gradual-pruning run in `run_dir`, checked against this run (density, seed, initial weights)."
     from balance_sparse.runs import RunFolder, read_json
     if run_dir is None: raise ValueError("method lottery needs mask_from=<the folder of the pruning run whose final mask it trains>")
@@ -326,6 +327,9 @@ def pruned_masks(run_dir, masking: Masking, density: float, seed: int) -> dict[s
     got = {"method": cfg.get("method"), "density": cfg.get("density"), "seed": cfg.get("seed")}
     if got != {"method": "pruning", "density": density, "seed": seed}:
         raise ValueError(f"mask_from must be a pruning run with density {density} and seed {seed}, got {run_dir} with {got}")
+    if same is not None:                                 # the same training otherwise (a 2-epoch smoke test is not the mask of a 250-epoch run)
+        other = {k: (cfg.get(k), v) for k, v in same.items() if cfg.get(k) != v}
+        if other: raise ValueError(f"mask_from {run_dir} was trained differently: {other} (pruning run, this run)")
     if cfg.get("initial_fingerprint") != masking.initial_fingerprint:
         raise ValueError(f"lottery must start from the initial weights of {run_dir}, but the model's differ: build it as that run did "
                          "(same architecture, torch.manual_seed(seed) right before building it, as train.ipynb does)")
@@ -334,5 +338,6 @@ def pruned_masks(run_dir, masking: Masking, density: float, seed: int) -> dict[s
 @update_method("lottery", cost="static", start_dense=True)
 def lottery(masking, s):
     "Lottery ticket (Frankle & Carbin 2019): the pruning run's final mask on its initial weights, kept fixed."
-    masking.set_masks(pruned_masks(s.mask_from, masking, s.density, s.seed))
+    same = {k: getattr(s, k) for k in ("epochs", "batch_size", "interval", "recipe")}
+    masking.set_masks(pruned_masks(s.mask_from, masking, s.density, s.seed, same))
     return None

@@ -4,13 +4,14 @@
 
 # %% ../nbs/08_runs.ipynb #1b2a41e0
 from __future__ import annotations
-import hashlib, json, math, os, tempfile, warnings
+import hashlib, json, math, os, socket, tempfile, time, warnings
 from pathlib import Path
 import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['atomic_write', 'write_json', 'read_json', 'data_fingerprint', 'CheckpointError', 'RunFolder']
+__all__ = ['HEARTBEAT_STALE', 'atomic_write', 'write_json', 'read_json', 'data_fingerprint', 'proc_start', 'pid_alive',
+           'CheckpointError', 'RunFolder']
 
 # %% ../nbs/08_runs.ipynb #b30a5d43
 def _umask() -> int:
@@ -54,15 +55,40 @@ def data_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
 
+# %% ../nbs/08_runs.ipynb #551b8358
+def _proc_stat(pid: int) -> list[str] | None:
+    "The fields of /proc/<pid>/stat after the command name (state first), or None."
+    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError): return None
+
+def proc_start(pid: int) -> str | None:
+    "When process `pid` started (clock ticks since boot, from /proc), or None where that is unknown."
+    stat = _proc_stat(pid)
+    return stat[19] if stat and len(stat) > 19 else None
+
+def pid_alive(pid, start: str | None = None) -> bool:
+    "Whether process `pid` runs on this host and, given its `proc_start`, is still the same process (not a reused pid)."
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0: return False
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass                                       # another user's process: alive
+    except (OverflowError, OSError): return False
+    stat = _proc_stat(pid)
+    if stat is None: return True                                      # no /proc (macOS): signal 0 is all we know
+    return stat[0] != "Z" and (start is None or len(stat) <= 19 or stat[19] == start)
+
 # %% ../nbs/08_runs.ipynb #1c3a2c02
 class CheckpointError(RuntimeError): "No checkpoint of a run folder could be read."
 
+HEARTBEAT_STALE = 3600.0   # seconds: a heartbeat from another host this recent (or within 3 of the run's longest epochs) is a live run
+
 class RunFolder:
-    "The files of one run: config.json, metrics.csv, checkpoint.pt (+ checkpoint.prev.pt) and final.json."
+    "The files of one run: config.json, metrics.csv, checkpoint.pt (+ checkpoint.prev.pt), final.json and the heartbeat running.json."
     def __init__(self, path):
         self.path = Path(path)
         self.config, self.metrics, self.final = self.path / "config.json", self.path / "metrics.csv", self.path / "final.json"
         self.checkpoint, self.previous = self.path / "checkpoint.pt", self.path / "checkpoint.prev.pt"
+        self.running = self.path / "running.json"
 
     def check_identity(self, identity: dict):
         "Refuse to continue a run whose saved config.json says it is another run (other settings or other data)."
@@ -77,10 +103,11 @@ class RunFolder:
         except (OSError, ValueError): return None
 
     def start(self, config: dict, rows: list[dict], columns: list[str]):
-        "Begin a session: write config.json, make metrics.csv match `rows`, and remove any old final.json."
+        "Begin a session: write config.json, make metrics.csv match `rows`, remove any old final.json, start the heartbeat."
         write_json(self.config, config)
         self.write_metrics(rows, columns)
         self.final.unlink(missing_ok=True)
+        self.beat(epoch=len(rows))
 
     def write_metrics(self, rows: list[dict], columns: list[str]):
         atomic_write(self.metrics, lambda p: pd.DataFrame(rows, columns=columns).to_csv(p, index=False))
@@ -91,6 +118,7 @@ class RunFolder:
             torch.save(state, tmp)
             if self.checkpoint.exists(): os.replace(self.checkpoint, self.previous)
         atomic_write(self.checkpoint, write)
+        self.beat(epoch=state.get("epoch"))
 
     def load_checkpoint(self, map_location=None) -> dict | None:
         "The newest readable checkpoint (None if the run has none); warns when it has to fall back to the previous one."
@@ -112,6 +140,57 @@ class RunFolder:
         return f"no checkpoint was written in {self.path} (the run failed in its first epoch)"
 
     def finish(self, status: str, **info):
+        "Write final.json (its `status`: complete, stopped or failed), then end the heartbeat."
         write_json(self.final, {"status": status, **info})
+        self.running.unlink(missing_ok=True)
+
+    def beat(self, pid: int | None = None, **info):
+        "Write the heartbeat running.json: this host, the pid that trains (default: this process) with its start time, now, `info`."
+        pid = os.getpid() if pid is None else pid
+        env = {k: os.environ[v] for k, v in (("slurm_job", "SLURM_JOB_ID"), ("gpus", "CUDA_VISIBLE_DEVICES")) if os.environ.get(v)}
+        write_json(self.running, {"host": socket.gethostname(), "pid": pid, "proc_start": proc_start(pid), "time": time.time(),
+                                  "at": time.strftime("%Y-%m-%d %H:%M:%S"), **env, **info})
+
+    def heartbeat(self) -> dict | None:
+        try: return read_json(self.running)
+        except (OSError, ValueError): return None
+
+    def _longest_epoch(self) -> float:
+        "The longest epoch so far in seconds (0 when metrics.csv has none)."
+        try: s = pd.read_csv(self.metrics)["seconds"].astype(float)
+        except Exception: return 0.0
+        return float(s.diff().fillna(s).max()) if len(s) else 0.0
+
+    def state(self, now: float | None = None, stale_after: float = HEARTBEAT_STALE) -> tuple[str, str]:
+        """(state, note), read from the files alone. complete: final.json says so; running: a heartbeat whose process is alive
+        on this host or, from another host, younger than `stale_after` s (or 3 of the longest epochs, if longer); failed
+        or stopped: final.json says so (a Ctrl-C, recorded as a KeyboardInterrupt, is stopped); stopped: config.json (or a
+        heartbeat) but no final.json and no live process (killed); not started: none of these."""
+        try: final = read_json(self.final)
+        except (OSError, ValueError): final = None
+        if final and final.get("status") == "complete": return "complete", ""
+        hb, why = self.heartbeat(), "no heartbeat"
+        if hb is not None:
+            host, pid = hb.get("host"), hb.get("pid")
+            age = (time.time() if now is None else now) - float(hb.get("time") or 0)
+            if host == socket.gethostname():
+                if pid_alive(pid, hb.get("proc_start")): return "running", f"pid {pid} on {host}"
+                why = f"pid {pid} on {host} is gone"
+            else:
+                limit = max(stale_after, 3 * self._longest_epoch())
+                if age < limit: return "running", f"heartbeat from {host} {_ago(age)} ago"
+                why = f"last heartbeat from {host} {_ago(age)} ago"
+        if final:
+            status, detail = final.get("status"), str(final.get("error") or final.get("message") or "")
+            if status == "stopped": return "stopped", detail
+            if detail.startswith("KeyboardInterrupt"): return "stopped", "interrupted (Ctrl-C)"
+            return "failed", detail if status == "failed" else f"status {status!r}: {detail}"
+        if self.config.exists() or hb is not None: return "stopped", f"killed: no final.json, {why}"
+        return "not started", ""
 
     def __repr__(self): return f"RunFolder({str(self.path)!r}, status={self.status()})"
+
+def _ago(seconds: float) -> str:
+    "A duration in words: 40 s, 12 min, 3.5 h, 2.0 days."
+    s = max(0.0, seconds)
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h" if s < 172800 else f"{s / 86400:.1f} days"

@@ -10,8 +10,8 @@ import torch
 from .rigl import UPDATE_METHODS
 
 # %% auto #0
-__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'BOOLEAN', 'RECIPES', 'METHODS', 'INITS', 'SPEED_SETTINGS', 'parse_bool', 'check_value',
-           'setting', 'RunSettings', 'settings_table', 'recipe_table', 'check_cli', 'main']
+__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'BOOLEAN', 'RECIPES', 'CORRECTION_MODES', 'METHODS', 'INITS', 'SPEED_SETTINGS',
+           'parse_bool', 'check_value', 'setting', 'RunSettings', 'settings_table', 'recipe_table', 'check_cli', 'main']
 
 # %% ../nbs/07_settings.ipynb #fea5c211
 TRUE_WORDS, FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -73,6 +73,7 @@ def setting(default, accepts: str, parse, doc: str, **meta):
     return field(default=default, metadata={"accepts": accepts, "parse": parse, "doc": doc, **meta})
 
 RECIPES = ("clean", "authors")
+CORRECTION_MODES = ("faithful", "same_batches", "replay")
 
 def _row(what: str, clean: str, authors: str):
     "A row of the recipe table: 'clean' or 'authors' (None: whatever `recipe` says)."
@@ -102,7 +103,7 @@ class RunSettings:
     prune_rate: float = setting(0.3, "a number in [0, 1]", _number(float, 0, 1), "initial drop fraction r0 (cosine schedule)")
     interval: int = setting(100, "a whole number >= 1", _number(int, 1), "ΔT, steps between mask updates")
     end_step: int | None = setting(None, "a whole number >= 0, or None (75% of all steps)", _optional(_number(int, 0)), "no mask update from this step on")
-    prune_start: int | None = setting(None, "a whole number >= 0, or None (700/65918 of end_step, the reference's 700)", _optional(_number(int, 0)), "pruning: first step of the cubic schedule")
+    prune_start: int | None = setting(None, "a whole number >= 0, or None (700, the reference's; scaled by end_step/65918 for shorter runs)", _optional(_number(int, 0)), "pruning: first step of the cubic schedule")
     mask_from: str | None = setting(None, "a run folder path, or None", _optional(_path), "lottery: the complete pruning run whose final mask it trains")
     augment: bool = setting(True, BOOLEAN, _bool, "reflect-pad 4 + random crop + horizontal flip")
     seed: int = setting(0, "a whole number in [0, 2**63)", _number(int, 0, 2**63, hi_open=True), "seeds weights, masks, data order and augmentation")
@@ -110,7 +111,12 @@ class RunSettings:
     alpha: float = setting(0.3, "a number in [0, 1]", _number(float, 0, 1), "correction: smoothing of τ")
     tau: float = setting(0.1, "a finite number", _number(float), "correction: initial τ")
     pairing: str = setting("lagged", "one of lagged, current", _choice("lagged", "current"), "correction: which losses τ pairs")
+    correction_mode: str | None = setting(None, f"one of {', '.join(CORRECTION_MODES)}, or None (faithful)", _optional(_choice(*CORRECTION_MODES)),
+                                          "correction: faithful (statistics pass on its own batch draw, as the authors), same_batches (on the epoch's batches), replay (same batches, its gradients kept and reused: exact, no snapshot pass in the steps)")
+    stats_fraction: float | None = setting(None, "a number in (0, 1], or None (1)", _optional(_number(float, 0, 1, lo_open=True)),
+                                           "correction: the fraction of batches the statistics pass (ū, τ) uses; < 1 is an approximation")
     warmup_steps: int = setting(0, "a whole number >= 0", _number(int, 0), "linear lr warm-up from 0 over this many steps; StepLR counts from its end")
+    sync_bn: bool | None = setting(None, BOOLEAN + ", or None (true)", _optional(_bool), "with N processes (torchrun): BatchNorm over the global batch, as one process (true), or per rank (false)")
     crop: str = setting("pad", "one of pad, resized", _choice("pad", "resized"), "augmentation: reflect-pad 4 + crop (CIFAR-10), or RandomResizedCrop (CIFAR-100)")
     recipe: str = setting("clean", "one of clean, authors", _choice(*RECIPES), "fills every row below that is None: our clean choices, or the authors' code")
     update_steps: str | None = _row("which steps update masks", "g % ΔT == 0, g > 0 (100, 200, ...)", "(g+1) % ΔT == 0 (99, 199, ...)")
@@ -174,9 +180,10 @@ class RunSettings:
         if rows["drop_schedule"] == "authors": end = round(0.75 * self.epochs * n_train / self.batch_size)   # 65,918 for CIFAR-10
         else: end = int(0.75 * self.epochs * math.ceil(n_train / self.batch_size))
         end = pick(self.end_step, end)
-        start = pick(self.prune_start, round(end * 700 / 65918)) if self.method == "pruning" else self.prune_start
+        start = pick(self.prune_start, min(700, round(end * 700 / 65918))) if self.method == "pruning" else self.prune_start
         return self.replace(**rows, loader=pick(self.loader, "gpu"), amp=pick(self.amp, cuda), channels_last=pick(self.channels_last, cuda),
                             num_workers=pick(self.num_workers, 4 if cuda else 0), end_step=end, prune_start=start,
+                            **({} if self.correction else {"correction_mode": None, "stats_fraction": None}),   # the baseline has no correction to tune
                             density=1.0 if self.method == "dense" else self.density)
 
 # %% ../nbs/07_settings.ipynb #8377c76b

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_train.ipynb #5c291133
 from __future__ import annotations
-import contextlib, math, os, platform, time
+import contextlib, math, os, platform, signal, threading, time
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -20,10 +20,13 @@ from .rigl import UPDATE_METHODS, make_updater
 from .correction import GradientCorrection
 from .data import TensorLoader, dataloader_pipeline, channel_stats
 from .flops import dense_flops, layer_flops, epoch_train_flops
+from .distributed import world, shard, sync_batchnorm
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 # %% auto #0
-__all__ = ['METRIC_COLUMNS', 'as_tensors', 'evaluate', 'check_inputs', 'param_groups', 'StopTraining', 'device_name',
-           'resolve_device', 'lr_factor', 'fit']
+__all__ = ['METRIC_COLUMNS', 'as_tensors', 'evaluate', 'check_inputs', 'param_groups', 'StopTraining', 'Terminated',
+           'device_name', 'resolve_device', 'lr_factor', 'fit']
 
 # %% ../nbs/09_train.ipynb #ef7f7689
 def as_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,6 +93,10 @@ METRIC_COLUMNS = ["epoch", "step", "lr", "train_loss", "train_acc", "val_loss", 
 
 class StopTraining(Exception): "Raised inside `fit` to end a session early (`stop_after_steps`)."
 
+class Terminated(BaseException): "SIGTERM inside a torchrun run: another rank failed, or the job was cancelled."
+
+def _terminated(signum, frame): raise Terminated(f"signal {signum}: another rank failed or the job was cancelled")
+
 def _versions() -> dict:
     from importlib.metadata import version, PackageNotFoundError
     def v(name):
@@ -133,6 +140,29 @@ def _start_wandb(config, run_dir):
     return wandb.init(project=os.environ.get("WANDB_PROJECT", "balance_sparse"), config=config,
                       dir=str(run_dir) if run_dir else None, name=Path(run_dir).as_posix() if run_dir else None, reinit=True)
 
+def _stats_batches(steps: int, k: int, seed: int, epoch: int) -> set[int]:
+    "The batch indices of an epoch's statistics pass: all of them, or k drawn without replacement from a (seed, epoch) generator."
+    if k >= steps: return set(range(steps))
+    return set(torch.randperm(steps, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))[:k].tolist())
+
+def _replay_budget(params, n_batches: int, device) -> tuple[str | None, dict]:
+    "Where replay keeps n_batches gradients — the device if they take at most half its free memory, else (CUDA) pinned host memory — or one line refusing."
+    size = n_batches * sum(p.numel() * p.element_size() for p in params)
+    host = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    info = lambda where: {"bytes": size, "gb": size / 1e9, "where": where, "batches": n_batches}
+    if device.type == "cuda" and size <= torch.cuda.mem_get_info(device)[0] / 2: return None, info(str(device))
+    if size <= host / 2: return ("cpu" if device.type == "cuda" else None), info("host memory (pinned)" if device.type == "cuda" else "cpu")
+    raise ValueError(f"correction_mode='replay' keeps one gradient per batch: {n_batches} × {size // n_batches:,} bytes = {size / 1e9:.2f} GB, "
+                     f"more than half the free memory ({host / 1e9:.1f} GB host{', and the GPU' if device.type == 'cuda' else ''}); "
+                     "use correction_mode='faithful', or a stats_fraction below 1")
+
+def _ddp(model, device, sync_buffers: bool):
+    "DDP around `model`; `sync_buffers=False`: no buffer broadcast at each forward (the keyword changed name across torch versions)."
+    ids = [device.index] if device.type == "cuda" else None
+    if sync_buffers: return DistributedDataParallel(model, device_ids=ids)
+    try: return DistributedDataParallel(model, device_ids=ids, forward_sync_buffers=False)
+    except TypeError: return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+
 def lr_factor(warmup_steps: int, lr_step: int, lr_gamma: float):
     "The lr multiplier at step g: g / warmup_steps during the warm-up (0 at g = 0, as the authors' scheduler), then ×lr_gamma every lr_step steps counted from the warm-up's end."
     def factor(g: int) -> float:
@@ -165,6 +195,8 @@ def fit(model: nn.Module,
     s = (settings or RunSettings()).replace(**overrides)
     device = resolve_device(device)
     wandb, progress = parse_bool(wandb, "wandb"), parse_bool(progress, "progress")
+    rank, world_size = world()                                         # N > 1: started by torchrun (13_distributed)
+    wandb, progress = wandb and rank == 0, progress and rank == 0
     log_every = check_value("log_every", log_every, "a whole number >= 1", _number(int, 1))
     stop_after_steps = check_value("stop_after_steps", stop_after_steps, "a whole number >= 0, or None", _optional(_number(int, 0)))
     clash = sorted(set(config or {}) & set(RunSettings.names()))
@@ -175,6 +207,12 @@ def fit(model: nn.Module,
     check_inputs(splits, num_classes)
     steps_per_epoch = math.ceil(len(y_train) / s.batch_size)
     s = s.resolved(device, len(y_train))                              # recipe rows, the device's speed defaults, end_step
+    if s.method == "small_dense" and getattr(model, "small_dense_info", {}).get("density") != s.density:
+        raise ValueError(f"method small_dense trains the narrowed network: build it with balance_sparse.models.small_dense(name, {s.density})")
+    mode, stats_fraction = s.correction_mode or "faithful", s.stats_fraction or 1.0
+    if s.correction and mode == "replay" and s.fused: raise ValueError("fused must be false with correction_mode='replay': replay runs no snapshot pass in the steps at all")
+    if world_size > 1 and s.fused: raise ValueError(f"fused must be false with {world_size} processes: θ and θ̃ cannot share one vmapped call when BatchNorm is synchronised across ranks")
+    if world_size > 1 and s.batch_size < world_size: raise ValueError(f"batch_size must be >= the number of processes ({world_size}): each rank trains on its slice of every batch, got {s.batch_size}")
     if s.correction and (s.first_snapshot == "authors") != (snapshot is not None):
         raise ValueError("first_snapshot='authors' starts θ̃ from an independently initialised network: pass snapshot=another instance of the model"
                          if snapshot is None else "snapshot= is the authors' first θ̃ (first_snapshot='authors'); with first_snapshot='clean' θ̃ starts as a copy of the model")
@@ -185,7 +223,9 @@ def fit(model: nn.Module,
     identity = {**s.identity(), **(config or {}), "data": {k: data_fingerprint(*v) for k, v in splits.items()}}
     cfg = {**s.to_dict(), **identity, "model": type(model).__name__, "num_classes": num_classes,
            **{f"n_{k}": len(v[1]) for k, v in splits.items()}, "steps_per_epoch": steps_per_epoch, "mean": mean, "std": std,
-           "total_steps": s.epochs * steps_per_epoch, "device": str(device), "device_name": device_name(device), "versions": _versions()}
+           "total_steps": s.epochs * steps_per_epoch, "device": str(device), "device_name": device_name(device), "versions": _versions(),
+           "world_size": world_size}
+    own = run if rank == 0 else None                                    # only rank 0 writes the run folder; every rank reads it
 
     # ---- a run folder belongs to one run; a finished run is not trained again ---------------------------
     if run is not None:
@@ -193,7 +233,7 @@ def fit(model: nn.Module,
         if run.status() == "complete":
             if progress: print(f"{run.path} is complete; returning its metrics (delete the folder to train again)")
             rows = run.load_checkpoint(map_location="cpu")["rows"]
-            run.write_metrics(rows, METRIC_COLUMNS)                       # heals a deleted or damaged metrics.csv
+            if own is not None: own.write_metrics(rows, METRIC_COLUMNS)   # heals a deleted or damaged metrics.csv
             return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
     # ---- build: model, optimizer, schedule, masks, topology updater, correction -----------------------
@@ -203,6 +243,7 @@ def fit(model: nn.Module,
         torch.backends.cudnn.benchmark = True
     memory_format = torch.channels_last if s.channels_last else torch.preserve_format
     model = model.to(device, memory_format=memory_format)
+    if world_size > 1 and s.sync_bn is not False: sync_batchnorm(model, cuda=device.type == "cuda")            # BatchNorm over the global batch (same parameters)
     dtype = next(model.parameters()).dtype                             # float32, or float64 for exact comparisons
     prepare = lambda x: x.to(dtype=dtype, memory_format=memory_format)  # no-op unless the batch differs
     optimizer = torch.optim.SGD(param_groups(model, s.weight_decay), lr=s.lr, momentum=s.momentum, nesterov=s.nesterov)
@@ -214,9 +255,17 @@ def fit(model: nn.Module,
     cfg.update(initial_fingerprint=masking.initial_fingerprint if masking else None,   # the dense start (Lottery rewinds to it)
                parameters=sum(p.numel() for p in model.parameters()))
     if snapshot is not None: snapshot = snapshot.to(device, dtype=dtype, memory_format=memory_format)
+    if snapshot is not None and world_size > 1 and s.sync_bn is not False: sync_batchnorm(snapshot, cuda=device.type == "cuda")
     corr = GradientCorrection(model, F.cross_entropy, s.gamma, s.alpha, s.tau, s.pairing, snapshot=snapshot, fused=s.fused,
                               nonfinite_tau="keep" if s.nonfinite_tau == "clean" else "propagate") if s.correction else None
-    step_model = torch.compile(model) if s.compile else model
+    stats_steps = steps_per_epoch if stats_fraction == 1 else min(steps_per_epoch, max(2, round(stats_fraction * steps_per_epoch)))
+    if corr is not None and mode == "replay":                          # one kept gradient per statistics batch: say the budget, refuse if it does not fit
+        corr.kept_device, cfg["replay"] = _replay_budget(corr.params, stats_steps, device)
+        if progress: print(f"replay keeps {stats_steps} gradients of {sum(p.numel() for p in corr.params):,} values: {cfg['replay']['gb']:.2f} GB on {cfg['replay']['where']}")
+    step_model = model
+    if world_size > 1:                                                 # gradients averaged over the ranks
+        step_model = _ddp(model, device, sync_buffers=s.sync_bn is False)  # synchronised BatchNorm keeps the buffers equal itself
+    if s.compile: step_model = torch.compile(step_model)
 
     def make(x, y, **kw):
         if s.loader == "gpu": return TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device, seed=s.seed, **kw)
@@ -243,20 +292,20 @@ def fit(model: nn.Module,
         _set_rng_state(ck["rng"], device)
         rows, start_epoch, step, seconds_before = ck["rows"], ck["epoch"], ck["step"], ck["seconds"]
         if progress: print(f"resuming {run.path} at epoch {start_epoch}/{s.epochs} (step {step})")
-    if run is not None: run.start(cfg, rows, METRIC_COLUMNS)
+    if own is not None: own.start(cfg, rows, METRIC_COLUMNS)
     wb = _start_wandb(cfg, run_dir) if wandb else None
 
     def save(epoch):
-        run.save_checkpoint({"settings": s.to_dict(), "epoch": epoch, "step": step, "seconds": seconds, "rows": rows,
+        own.save_checkpoint({"settings": s.to_dict(), "epoch": epoch, "step": step, "seconds": seconds, "rows": rows,
                              "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                              "masking": masking.state_dict() if masking else None, "correction": corr.state_dict() if corr else None,
                              "updater": updater.state_dict() if updater else None, "rng": _rng_state(device)})
-        run.write_metrics(rows, METRIC_COLUMNS)                           # always exactly the checkpointed rows
+        own.write_metrics(rows, METRIC_COLUMNS)                           # always exactly the checkpointed rows
 
     def finish(status, **extra):
-        if run is not None:
+        if own is not None:
             last = rows[-1] if rows else {}
-            run.finish(status, epochs_done=len(rows), epochs=s.epochs, step=step,
+            own.finish(status, epochs_done=len(rows), epochs=s.epochs, step=step,
                        started_at_epoch=start_epoch,                      # > 0: this session resumed a checkpoint
                        **{k: last.get(k) for k in ("test_acc", "val_acc", "train_flops", "seconds")}, **extra)
         if wb is not None: wb.finish(exit_code=0 if status == "complete" else 1)
@@ -266,17 +315,23 @@ def fit(model: nn.Module,
 
     # ---- train -----------------------------------------------------------------------------------------
     t0, seconds, session_steps = time.perf_counter(), seconds_before, 0
+    sigterm = None
+    if world_size > 1 and threading.current_thread() is threading.main_thread():   # torchrun ends the others with SIGTERM
+        sigterm = signal.signal(signal.SIGTERM, _terminated)
     try:
         for epoch in range(start_epoch, s.epochs):
             if stop_after_steps is not None and session_steps >= stop_after_steps: raise StopTraining
             if corr is not None:                                           # statistics pass: τ, ū, θ̃ ← θ
-                train_loader.set_epoch(10**6 + epoch)                      # its own shuffle/augmentation draw
-                with autocast(): corr.refresh((prepare(x), y) for x, y in train_loader)
+                train_loader.set_epoch(epoch if mode != "faithful" else 10**6 + epoch)   # the epoch's batches, or a draw of its own
+                chosen = _stats_batches(steps_per_epoch, stats_steps, s.seed, epoch)       # all, or stats_fraction of them
+                with autocast(): corr.refresh(((prepare(x), y) for i, (x, y) in enumerate(shard(train_loader, rank, world_size)) if i in chosen),
+                                              keep=sorted(chosen) if mode == "replay" else None)
             train_loader.set_epoch(epoch)
             model.train()
             loss_sum = torch.zeros((), device=device); correct = torch.zeros((), device=device, dtype=torch.long); seen = 0
             f_now, f_seen = forward_flops(), 0.0                           # forward FLOPs at the densities of each step
-            bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{s.epochs}", leave=False, disable=not progress, mininterval=1.0)
+            bar = tqdm(shard(train_loader, rank, world_size), total=len(train_loader), desc=f"epoch {epoch + 1}/{s.epochs}",
+                       leave=False, disable=not progress, mininterval=1.0)
             for i, (x, y) in enumerate(bar):
                 if stop_after_steps is not None and session_steps >= stop_after_steps: raise StopTraining
                 x = prepare(x)
@@ -285,21 +340,27 @@ def fit(model: nn.Module,
                     else: out = step_model(x); loss = F.cross_entropy(out, y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()                                               # g = ∇ℓ_b(θ)
+                f_seen += f_now * len(y)                                      # this step ran at the densities before any update
                 if updater is not None and updater.is_update_step(step):
                     updater.update(step)                                      # drop & grow; no optimizer step
                     f_now = forward_flops()                                   # pruning and SNFS change the counts
                 else:
                     if corr is not None:
-                        with autocast(): corr.correct(x, y, loss)             # g ← g + γτ(ū − ∇ℓ_b(θ̃))
+                        with autocast(): corr.correct(x, y, loss, index=i)    # g ← g + γτ(ū − ∇ℓ_b(θ̃)); replay: ∇ℓ_b(θ̃) kept
                     optimizer.step()
                     if masking is not None: masking.apply()                   # masked weights and momentum = 0
                 scheduler.step()
                 step += 1; session_steps += 1
                 if on_step is not None: on_step(dict(step=step, model=model, optimizer=optimizer, masking=masking, correction=corr, loss=loss))
-                loss_sum += loss.detach().float() * len(y); correct += (out.argmax(1) == y).sum(); seen += len(y); f_seen += f_now * len(y)
+                loss_sum += loss.detach().float() * len(y); correct += (out.argmax(1) == y).sum(); seen += len(y)
                 if (i + 1) % log_every == 0:                                   # the only syncs inside an epoch
                     check_finite("training loss", loss_sum.item() / seen, epoch)
                     bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", tau=f"{corr.tau:.3f}" if corr else "-")
+            if world_size > 1:                                                 # the whole batch's numbers, on every rank
+                totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen), dtype=torch.float64, device=device),
+                                      torch.tensor(f_seen, dtype=torch.float64, device=device)])
+                dist.all_reduce(totals)
+                loss_sum, correct, seen, f_seen = totals[0], totals[1], int(totals[2].item()), totals[3].item()
             train_loss, train_acc = loss_sum.item() / seen, correct.item() / seen
             check_finite("training loss", train_loss, epoch)
             ev = {k: evaluate(model, l, autocast, prepare) for k, l in eval_loaders.items()}
@@ -310,10 +371,11 @@ def fit(model: nn.Module,
                    "test_loss": ev.get("test", (math.nan,) * 2)[0], "test_acc": ev.get("test", (math.nan,) * 2)[1],
                    "tau": corr.tau if corr else math.nan, "tau_curr": corr.tau_curr if corr else math.nan,
                    "density": masking.density if masking else 1.0,
-                   "train_flops": (rows[-1]["train_flops"] if rows else 0.0) + epoch_train_flops(method.cost, f_seen / seen, f_dense, seen, s.interval, s.correction),
+                   "train_flops": (rows[-1]["train_flops"] if rows else 0.0) + epoch_train_flops(method.cost, f_seen / seen, f_dense, seen, s.interval, s.correction,
+                                                                                                     steps_per_epoch, stats_steps, stats_steps if mode == "replay" else 0),
                    "seconds": seconds}
             rows.append(row)
-            if run is not None: save(epoch + 1)
+            if own is not None: save(epoch + 1)
             if wb is not None: wb.log(row, step=step)
             if progress:
                 evals = "".join(f"  {k} {ev[k][1]:.4f}" for k in ev)
@@ -325,5 +387,7 @@ def fit(model: nn.Module,
     except BaseException as e:
         finish("failed", error=f"{type(e).__name__}: {e}", message=run.last_good() if run is not None else "no run_dir: nothing saved")
         raise
+    finally:
+        if sigterm is not None: signal.signal(signal.SIGTERM, sigterm)
     finish("complete")
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)

@@ -30,11 +30,13 @@ from balance_sparse.train import fit, device_name
 
 CONFIGS = {"dense": dict(method="dense", correction=False),
            "rigl": dict(method="rigl", correction=False),
-           "rigl+correction": dict(method="rigl", correction=True)}
+           "rigl+correction": dict(method="rigl", correction=True),                                   # the authors' schedule
+           "rigl+replay": dict(method="rigl", correction=True, correction_mode="replay"),            # exact, no snapshot pass in the steps
+           "rigl+replay+stats0.25": dict(method="rigl", correction=True, correction_mode="replay", stats_fraction=0.25)}   # approximate
 LOADERS = ("gpu", "dataloader")
 KEYS = ("device", "torch", "config", "method", "correction", "loader", "model", "batch_size", "density", "n_train",
         "epochs", "timed_epochs", "amp", "compile", "s_per_epoch", "images_per_s", "epoch_tflop", "tflops",
-        "executed_epoch_tflop", "executed_tflops", "epoch_seconds")
+        "executed_epoch_tflop", "executed_tflops", "replay_gb", "peak_gb", "epoch_seconds")
 QUICK = dict(model="wrn-10-1", n_train=128, batch_size=32, epochs=2, interval=2)
 
 
@@ -58,6 +60,7 @@ def run_one(config: str, loader: str, data, *, model="wrn-22-2", device=None, ep
     torch.manual_seed(seed)
     net = get_model(model, num_classes=int(y.max()) + 1)
     f_dense = dense_flops(net, (1,) + tuple(x.shape[1:]))
+    if device.type == "cuda": torch.cuda.reset_peak_memory_stats(device)
     df = fit(net, (x, y), **CONFIGS[config], density=density, init="erk", epochs=epochs, batch_size=batch_size,
              interval=interval, device=device, loader=loader, amp=amp, compile=compile, mean=mean, std=std,
              seed=seed, progress=False)
@@ -65,7 +68,12 @@ def run_one(config: str, loader: str, data, *, model="wrn-22-2", device=None, ep
     flops = df["train_flops"].diff().fillna(df["train_flops"]).tolist()
     timed, timed_flops = secs[1:], flops[1:]
     s_epoch = sum(timed) / len(timed)
-    executed = epoch_train_flops("dense", f_dense, f_dense, len(y), interval, CONFIGS[config]["correction"])
+    steps = math.ceil(len(y) / batch_size)
+    frac = CONFIGS[config].get("stats_fraction", 1.0)
+    stats = steps if frac == 1 else min(steps, max(2, round(frac * steps)))
+    replay = CONFIGS[config].get("correction_mode") == "replay"
+    executed = epoch_train_flops("dense", f_dense, f_dense, len(y), interval, CONFIGS[config]["correction"], steps, stats, stats if replay else 0)
+    n_params = sum(p.numel() * p.element_size() for p in net.parameters())
     return {"device": device_name(device), "torch": torch.__version__, "config": config, **CONFIGS[config],
             "loader": loader, "model": model, "batch_size": batch_size, "density": density if config != "dense" else 1.0,
             "n_train": len(y), "epochs": epochs, "timed_epochs": len(timed), "amp": amp, "compile": compile,
@@ -73,6 +81,8 @@ def run_one(config: str, loader: str, data, *, model="wrn-22-2", device=None, ep
             "epoch_tflop": sum(timed_flops) / len(timed_flops) / 1e12,
             "tflops": sum(timed_flops) / sum(timed) / 1e12,
             "executed_epoch_tflop": executed / 1e12, "executed_tflops": executed / s_epoch / 1e12,
+            "replay_gb": stats * n_params / 1e9 if replay else 0.0,                 # the kept gradients (fit's budget)
+            "peak_gb": torch.cuda.max_memory_allocated(device) / 1e9 if device.type == "cuda" else None,   # CPU: not measured per config
             "epoch_seconds": secs}
 
 
@@ -83,7 +93,7 @@ def run(configs=tuple(CONFIGS), loaders=LOADERS, *, n_train=45000, print_lines=T
     for config in configs:
         for loader in loaders:
             r = run_one(config, loader, data, **kwargs)
-            if config == "rigl+correction":
+            if config.startswith("rigl+"):                                  # AGC / RigL wall ratio, same loader
                 rigl = by.get(("rigl", loader))
                 r["correction_over_rigl"] = r["s_per_epoch"] / rigl["s_per_epoch"] if rigl else None
             if loader == "dataloader":

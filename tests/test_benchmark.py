@@ -6,11 +6,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks" / "bench.py"
-CONFIGS = ["dense", "rigl", "rigl+correction"]
+CONFIGS = ["dense", "rigl", "rigl+correction", "rigl+replay", "rigl+replay+stats0.25"]
 LOADERS = ["gpu", "dataloader"]
 NUMBERS = ["s_per_epoch", "images_per_s", "epoch_tflop", "tflops", "executed_epoch_tflop", "executed_tflops"]
 KEYS = {"device", "torch", "config", "method", "correction", "loader", "model", "batch_size", "density", "n_train",
-        "epochs", "timed_epochs", "amp", "compile", "epoch_seconds", *NUMBERS}
+        "epochs", "timed_epochs", "amp", "compile", "epoch_seconds", "replay_gb", "peak_gb", *NUMBERS}
 
 
 def run_bench(*args, timeout=600):
@@ -60,6 +60,10 @@ def test_ratios_and_flops(quick):
         # theoretical FLOPs: RigL at density 0.2 < dense < RigL + correction; the same per method for both loaders
         assert rigl["epoch_tflop"] < dense["epoch_tflop"] < c["epoch_tflop"]
         assert rigl["executed_epoch_tflop"] == pytest.approx(dense["executed_epoch_tflop"])   # masks run as dense tensors
+        rp, rq = by[("rigl+replay", l)], by[("rigl+replay+stats0.25", l)]
+        assert rq["epoch_tflop"] < rp["epoch_tflop"] < c["epoch_tflop"]            # replay skips the snapshot pass (10 → 7 per image)
+        assert rp["replay_gb"] > rq["replay_gb"] > 0 == c["replay_gb"]
+        assert rp["correction_over_rigl"] == pytest.approx(rp["s_per_epoch"] / rigl["s_per_epoch"])
     for cfg in CONFIGS:
         dl = by[(cfg, "dataloader")]
         assert dl["dataloader_over_gpu"] == pytest.approx(dl["s_per_epoch"] / by[(cfg, "gpu")]["s_per_epoch"])

@@ -51,8 +51,11 @@ def test_cuda_defaults_train_and_resume_on_cpu(tmp_path, request, method, correc
     convs = [m.weight for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     assert all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)     # still channels_last after updates
     params = dict(model.named_parameters())
-    start = Masking(wrn(10, 1, num_classes=4, dropout=0.0), KW["density"]).nnz       # the initial per-layer counts
+    initial = Masking(wrn(10, 1, num_classes=4, dropout=0.0), KW["density"])         # the initial masks (same seed)
+    start = initial.nnz                                                               # ... and per-layer counts
     nonzero = {n: int((params[n] != 0).sum()) for n in start}
+    if method in ("rigl", "set", "snfs"):                                             # the updates moved weights
+        assert any(not torch.equal(params[n].detach() != 0, initial.masks[n]) for n in start)
     if method in ("rigl", "set", "static"): assert nonzero == start                  # exact per-layer counts, masked = 0
     if method == "snfs": assert abs(sum(nonzero.values()) - sum(start.values())) <= len(start)   # redistributed, total kept
     if method == "pruning":                                                           # dense → 0.3 of the prunable layers

@@ -99,3 +99,20 @@ def test_matrix_full(dataset):
     assert len([l for l in make("-n", dataset, "MATRIX=full", "CORRECTION=0").stdout.splitlines() if l.startswith("if grep")]) == 18
     bad = make("-n", dataset, "MATRIX=yes")
     assert bad.returncode != 0 and "MATRIX must be full or empty (the paper sweep), got 'yes'" in bad.stderr
+
+def test_correction_mode_and_stats_fraction():
+    r = make("-n", "cifar10.ERK.RigL", "CORRECTION=both", "CORRECTION_MODE=Replay", "STATS_FRACTION=0.25")
+    assert r.returncode == 0, r.stderr
+    base, agc = [l for l in r.stdout.splitlines() if l.startswith("if grep")]
+    assert "runs/cifar10/rigl-erk-base/density0.2/seed0" in base and "correction_mode" not in base   # the baseline is the plain one
+    assert "runs/cifar10/rigl-erk-agc-replay-sf0.25/density0.2/seed0" in agc and "-p correction_mode replay -p stats_fraction 0.25" in agc
+    bad = make("-n", "cifar10.ERK.RigL", "CORRECTION_MODE=fast")
+    assert bad.returncode != 0 and "CORRECTION_MODE must be faithful, same_batches or replay, got 'fast'" in bad.stderr
+    bad = make("cifar10.ERK.RigL", "STATS_FRACTION=1.5")
+    assert bad.returncode != 0 and "stats_fraction must be a number in (0, 1], or None (1), got '1.5'" in bad.stderr
+
+def test_target_names_win_over_method_and_init_variables():
+    "A stem's own method and init are not overridden by METHOD=/INIT= on the command line (nor by another goal's stem)."
+    r = make("-n", "cifar10.Random.RigL", "cifar10.Pruning", "METHOD=SET", "INIT=ER")
+    folders = {l.split("final.json")[0].split()[-1].split("/")[2] for l in r.stdout.splitlines() if l.startswith("if grep")}
+    assert folders == {"rigl-uniform-agc", "pruning-er-agc"}, folders

@@ -32,3 +32,14 @@ def test_papermill_line_gets_past_its_parameter_checks(line, tmp_path):
     r = subprocess.run([*args, "-p", "data_dir", str(tmp_path / "nodata"), "-p", "run_dir", str(tmp_path / "run")],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert "DataNotFoundError" in r.stdout + r.stderr, (r.stdout + r.stderr)[-3000:]
+
+@pytest.mark.parametrize("line", [l for l in SHELL if "balance_sparse.launch" in l])
+def test_launch_line_runs(line, tmp_path):
+    "torchrun / python -m balance_sparse.launch lines: the demo trains; a CIFAR run gets past its checks on every rank."
+    args = shlex.split(line)
+    args = [*([sys.executable, "-m", "torch.distributed.run"] if args[0] == "torchrun" else [sys.executable]), *args[1:]]
+    args = [f"run_dir={tmp_path / 'run'}" if a.startswith("run_dir=") else a for a in args]
+    if not any(a.startswith("preset=") for a in args): args.append(f"data_dir={tmp_path / 'nodata'}")
+    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    out = r.stdout + r.stderr
+    assert (r.returncode == 0 and (tmp_path / "run" / "final.json").exists()) or "DataNotFoundError" in out, out[-3000:]

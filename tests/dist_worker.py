@@ -1,0 +1,34 @@
+"""One small float64 fit, alone or as one rank of `torchrun`; rank 0 saves what the run ended with (tests/test_distributed.py).
+
+usage: dist_worker.py OUT.pt RUN_DIR [stop_after_steps]   (env FAIL_AT_STEP=k: rank 1 raises after step k)"""
+import os, sys
+import torch, torch.distributed as dist
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conftest import quadrant_data
+from balance_sparse import fit, wrn
+
+out, run_dir = sys.argv[1], sys.argv[2]
+stop = int(sys.argv[3]) if len(sys.argv) > 3 else None
+if int(os.environ.get("WORLD_SIZE", "1")) > 1: dist.init_process_group("gloo")
+rank, size = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+fail_at = int(os.environ.get("FAIL_AT_STEP", "0"))
+
+same_masks = []                                   # after every step: is every rank's mask checksum rank 0's?
+def on_step(state):
+    if rank == 1 and state["step"] == fail_at: raise RuntimeError(f"rank 1 fails at step {fail_at} (test)")
+    c = torch.stack([(m.flatten().nonzero().double() + 1).square().sum() for m in state["masking"].masks.values()]).sum().view(1)
+    if size > 1:
+        every = [torch.zeros_like(c) for _ in range(size)]
+        dist.all_gather(every, c)
+        same_masks.append(all(torch.equal(e, every[0]) for e in every))
+
+torch.manual_seed(0)
+model = wrn(10, 1, num_classes=4, dropout=0.0).double()
+metrics = fit(model, quadrant_data(128, 0), quadrant_data(32, 1), val=quadrant_data(32, 2), method="rigl", correction=True,
+              epochs=2, batch_size=32, interval=2, density=0.3, augment=False, device="cpu", run_dir=run_dir,
+              progress=False, on_step=on_step, stop_after_steps=stop)
+if rank == 0:
+    ck = torch.load(os.path.join(run_dir, "checkpoint.pt"), weights_only=False)
+    torch.save({"metrics": metrics, "model": model.state_dict(), "masks": ck["masking"]["masks"], "correction": ck["correction"],
+                "same_masks": same_masks}, out)
+if dist.is_initialized(): dist.destroy_process_group()
