@@ -216,3 +216,58 @@ vis: ## draw the paper's figures and results table from runs/ into runs/figures/
 
 bench: ## time epochs of dense / RigL / RigL+correction for both loaders (JSON lines); BENCH_ARGS=--quick on a CPU
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+# ---- tuning (nbs/16_tune.ipynb): an lr grid of ordinary runs, and an Optuna search of (α, ΔT) ---------------------
+# make cifar10_lr_grid DENSITY=0.2 SEED=0     lr ∈ LR_GRID × (α:ΔT) ∈ GRID_PAIRS × INIT ∈ GRID_INITS, baseline and corrected
+#                                             (CORRECTION=both unless given): ordinary runs of nbs/train.ipynb in
+#                                             runs/cifar10/lrgrid/{variant}/density{d}/lr{lr}-a{α}-dt{ΔT}/seed{s};
+#                                             complete runs skipped; GPUS=, SLURM=, STATUS=1 as for any sweep
+# make cifar10_tune DENSITY=0.05,0.1,0.2,0.5  one Optuna study per DENSITY × correction (both unless CORRECTION is given),
+#                                             INIT (ERK): α ∈ [0.1, 0.6], ΔT ∈ range(50, 1000, 50), objective = mean best
+#                                             validation accuracy over TUNE_SEEDS (0,1,2); N_TRIALS (50) per study in total;
+#                                             resumes; STORAGE=postgresql://… shares the studies between workers on many
+#                                             machines (WORKER=name keeps each worker's executed notebook apart);
+#                                             PRUNER=none|median; LR=… the lr every trial uses (default: the dataset's)
+.PHONY: cifar10_lr_grid cifar100_lr_grid cifar10_tune cifar100_tune
+LR_GRID ?= 0.1,0.05,0.01,0.005
+GRID_PAIRS ?= 0.3:100,0.4:200,0.4:500,0.5:750
+GRID_INITS ?= ERK,Random
+N_TRIALS ?= 50
+TUNE_SEEDS ?= 0,1,2
+STORAGE ?=
+PRUNER ?= none
+LR ?=
+WORKER ?=
+tune_corrections = $(if $(filter file,$(origin CORRECTION)),False True,$(corrections))
+grid_pairs = $(foreach p,$(subst $(comma), ,$(GRID_PAIRS)),$(if $(filter 2,$(words $(subst :, ,$p))),$p,$(error GRID_PAIRS must be alpha:interval pairs separated by commas, e.g. 0.3:100$(comma)0.4:200, got '$(GRID_PAIRS)')))
+pair_alpha = $(word 1,$(subst :, ,$1))
+pair_dt = $(word 2,$(subst :, ,$1))
+check_grid = $(PY) -c 'import balance_sparse.settings as s; s.main()' density=$(DENSITY) seed=$(SEED) lr=$(LR_GRID) prune_rate=$(subst $(space),$(comma),$(foreach p,$(grid_pairs),$(call pair_alpha,$p))) interval=$(subst $(space),$(comma),$(foreach p,$(grid_pairs),$(call pair_dt,$p)))$(if $(EPOCHS), epochs=$(EPOCHS))
+empty :=
+space := $(empty) $(empty)
+# $(call grid_dir|grid_cmd,dataset,method,init,correction,density,seed,lr,alpha,interval)
+grid_dir = runs/$1/lrgrid/$2-$3-$(if $(filter True,$4),agc,base)$(if $(filter clean,$(recipe)),-clean)/density$5/lr$7-a$8-dt$9/seed$6
+grid_cmd = $(BIN)/papermill --cwd . nbs/train.ipynb $(call grid_dir,$1,$2,$3,$4,$5,$6,$7,$8,$9)/train.ipynb -p dataset $1 -p model $(call model_for,$1) -p recipe $(recipe) -p method $2 -p init $3 -p correction $4 -p density $5 -p seed $6 -p data_dir $(DATA_DIR) -p run_dir $(call grid_dir,$1,$2,$3,$4,$5,$6,$7,$8,$9) -p lr $7 -p prune_rate $8 -p interval $9$(if $(EPOCHS), -p epochs $(EPOCHS))
+# $(call run_or_queue,run folder,command): run it here (a complete run is skipped) or, with GPUS/SLURM/STATUS, add it to the job list
+define run_or_queue
+	$(if $(sweep_mode),@echo '$2' >> $(SWEEP_JOBS),@if grep -qs '"status": "complete"' $1/final.json; then echo "skip $1: complete (delete the folder to train it again)"; else mkdir -p $1 && echo "$2" && $2; fi)
+
+endef
+lr_grid = $(quiet)$(check_grid)$(newline)$(if $(sweep_top),$(sweep_start))$(foreach i,$(subst $(comma), ,$(GRID_INITS)),$(foreach d,$(densities),$(foreach s,$(seeds),$(foreach c,$(tune_corrections),$(foreach l,$(subst $(comma), ,$(LR_GRID)),$(foreach p,$(grid_pairs),$(call run_or_queue,$(call grid_dir,$1,$(call method_of,$(METHOD)),$(call init_of,$i),$c,$d,$s,$l,$(call pair_alpha,$p),$(call pair_dt,$p)),$(call grid_cmd,$1,$(call method_of,$(METHOD)),$(call init_of,$i),$c,$d,$s,$l,$(call pair_alpha,$p),$(call pair_dt,$p)))))))))$(if $(sweep_top),$(sweep_end))
+# $(call tune_dir|tune_cmd,dataset,method,init,correction,density): one worker of one study (its executed notebook in the study's folder)
+tune_dir = runs/$1/tune/$2-$3-$(if $(filter True,$4),agc,base)$(if $(filter clean,$(recipe)),-clean)/density$5
+tune_cmd = $(BIN)/papermill --cwd . nbs/tune.ipynb $(call tune_dir,$1,$2,$3,$4,$5)/tune$(if $(WORKER),-$(WORKER)).ipynb -p dataset $1 -p model $(call model_for,$1) -p recipe $(recipe) -p method $2 -p init $3 -p correction $4 -p density $5 -p seeds $(TUNE_SEEDS) -p n_trials $(N_TRIALS) -p pruner $(PRUNER) -p data_dir $(DATA_DIR)$(if $(STORAGE), -p storage $(call shquote,$(STORAGE)))$(if $(LR), -p lr $(LR))$(if $(EPOCHS), -p epochs $(EPOCHS))
+check_tune = $(PY) -c 'import sys, balance_sparse.tune as t; t.check_cli(sys.argv[1:])' density=$(DENSITY) seeds=$(TUNE_SEEDS) n_trials=$(N_TRIALS) pruner=$(PRUNER)$(if $(STORAGE), storage=$(call shquote,$(STORAGE)))$(if $(LR), lr=$(LR))$(if $(EPOCHS), epochs=$(EPOCHS))
+tune_studies = $(check_tune)$(newline)$(foreach d,$(densities),$(foreach c,$(tune_corrections),	mkdir -p $(call tune_dir,$1,$(call method_of,$(METHOD)),$(call init_of,$(INIT)),$c,$d) && $(call tune_cmd,$1,$(call method_of,$(METHOD)),$(call init_of,$(INIT)),$c,$d)$(newline)))
+
+cifar10_lr_grid: ## lr grid on CIFAR-10: LR_GRID × GRID_PAIRS (α:ΔT) × GRID_INITS, baseline and corrected, per DENSITY × SEED (ordinary runs)
+	$(call lr_grid,cifar10)
+
+cifar100_lr_grid: ## the same lr grid on CIFAR-100 (ResNet-50)
+	$(call lr_grid,cifar100)
+
+cifar10_tune: ## Optuna (α, ΔT) search on CIFAR-10 per DENSITY, baseline and corrected: N_TRIALS, TUNE_SEEDS, STORAGE, PRUNER, LR
+	$(call tune_studies,cifar10)
+
+cifar100_tune: ## the same search on CIFAR-100 (ResNet-50)
+	$(call tune_studies,cifar100)

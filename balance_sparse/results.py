@@ -88,12 +88,14 @@ def _share_baselines(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def load_runs(runs_dir,                  # folder holding run folders (any depth)
               skip=("figures",),         # top-level subfolders of `runs_dir` that are not runs
+              tuning: bool = False,      # False: leave out the tuning runs (folders below a `tune` or `lrgrid` folder); True: only them
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(metrics of all complete runs with their config columns, one row per epoch; table of incomplete runs with the reason)."
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir(): raise ValueError(f"no runs under {runs_dir} (the folder does not exist): {_HINT}")
     dirs = sorted({p.parent for name in ("config.json", "metrics.csv", "final.json", "train.ipynb") for p in runs_dir.rglob(name)
-                   if p.relative_to(runs_dir).parts[0] not in skip})
+                   if p.relative_to(runs_dir).parts[0] not in skip
+                   and tuning == bool({"tune", "lrgrid"} & set(p.relative_to(runs_dir).parts))})   # other lr/α/ΔT: never seeds of the paper's settings
     if not dirs: raise ValueError(f"no runs under {runs_dir}: {_HINT}")
     frames, incomplete = [], []
     for d in dirs:

@@ -385,3 +385,25 @@ def test_matrix_and_accuracy_vs_flops_across_methods(demo_runs, tmp_path):
     assert all(p["data"] and not p["message"] for p in flops["panels"])
     assert "points labelled n=1 are single runs, not a result" in flops["title"]
     assert "removed" not in text and "MISSING FLOPs" not in text
+
+def test_tuning_figures_and_table(demo_runs, tmp_path):
+    "With an Optuna study (both arms) and lr-grid run folders beside the paper's runs: the contour, the lr-grid lines and the best-per-density table; tuning runs stay out of the paper's numbers."
+    from balance_sparse.tune import tune, load_tuning, best_trials
+    runs = tmp_path / "runs"; shutil.copytree(demo_runs, runs)
+    for corr in (False, True):
+        tune(preset="demo", epochs=1, correction=corr, seeds="0", n_trials=3, runs_dir=str(runs), device="cpu", progress=False, sampler_seed=0)
+    src = next((runs / "digits").glob("rigl-erk-base/density0.2/seed0"))
+    for lr in ("0.1", "0.05"):
+        shutil.copytree(src, runs / "digits" / "lrgrid" / "rigl-erk-base" / "density0.2" / f"lr{lr}-a0.3-dt100" / "seed0")
+    out = tmp_path / "fig"
+    figures(runs, out, tmp_path / "figures.ipynb")
+    panels = json.loads((out / "figures.json").read_text())
+    assert "tune_contour_digits_erk.png" in panels and "lr_grid_digits_d0.2.png" in panels
+    contour = panels["tune_contour_digits_erk.png"]["panels"]
+    assert sum(p["data"] for p in contour) >= 2                                     # baseline and corrected panels draw trials
+    best = pd.read_csv(out / "tuning_best.csv")
+    expected = best_trials(load_tuning(runs))
+    assert set(best.source.str.startswith("Optuna")) == {True, False} and len(best[best.source.str.startswith("Optuna")]) == len(expected) == 2
+    assert sorted(best[best.source == "lr grid"].lr.tolist()) in ([0.05], [0.1])   # the better lr of the grid, one arm
+    results = pd.read_csv(out / "results.csv")                                       # the paper's table: demo runs only
+    assert set(results.n_seeds) == {1} and "lrgrid" not in (out / "results.md").read_text()
