@@ -8,11 +8,12 @@ import os
 from .settings import RunSettings, parse_bool
 from .data import DATASETS, AUTHORS_NORMALIZATION, load_dataset
 from .models import get_model, small_dense
-from .train import resolve_device
+from .train import resolve_device, fit
+import dataclasses, torch
 
 # %% auto #0
 __all__ = ['PRESETS', 'DATASET_DEFAULTS', 'METHOD_DEFAULTS', 'DRIVER_DEFAULTS', 'reject_unknown_parameters', 'default_run_dir',
-           'train_parameters', 'load_run_data', 'build_model', 'make_first_snapshot']
+           'train_parameters', 'load_run_data', 'build_model', 'make_first_snapshot', 'run_config', 'train_run']
 
 # %% ../nbs/11_driver.ipynb #871bb9c2
 def _public(names) -> list[str]: return sorted(n for n in names if not n.startswith("_") and n not in {"In", "Out", "get_ipython", "exit", "quit"})
@@ -91,3 +92,22 @@ def build_model(model_name: str, num_classes: int, s: RunSettings):
 def make_first_snapshot(model_name: str, num_classes: int, s: RunSettings):
     "The authors' first θ̃ (another, independently initialised instance; call right after building the model), or None."
     return build_model(model_name, num_classes, s) if s.correction and s.row("first_snapshot") == "authors" else None
+
+def run_config(opts: dict, s: RunSettings, net) -> dict:
+    "What a driver adds to fit's config.json: the dataset, the model's name, the preset, the multiplier, Small-Dense's widths."
+    return {"dataset": opts["dataset"], "model_name": opts["model"], "preset": opts["preset"], "multiplier": opts["multiplier"],
+            **({"small_dense": net.small_dense_info} if s.method == "small_dense" else {})}
+
+def train_run(s: RunSettings, opts: dict, *, run_dir=None, device=None, progress: bool = True,
+              test: bool = True):                  # False (tuning): the test split is dropped on loading and never reaches fit
+    "One run from checked settings and driver options (`train_parameters`): its data, its seeded model and first snapshot, `fit`."
+    splits, mean, std = load_run_data(opts["dataset"], opts["data_dir"], s)
+    if not test:
+        if splits.val is None: raise ValueError(f"{opts['dataset']} gave no validation split: a run without the test split needs one")
+        splits = dataclasses.replace(splits, test=None)
+    torch.manual_seed(s.seed)
+    net = build_model(opts["model"], splits.num_classes, s)
+    snapshot = make_first_snapshot(opts["model"], splits.num_classes, s)
+    return fit(net, splits.train, splits.test, val=splits.val, mean=mean, std=std, settings=s, snapshot=snapshot,
+               device=opts["device"] if device is None else device, run_dir=opts["run_dir"] if run_dir is None else run_dir,
+               wandb=opts["wandb"], progress=progress, config=run_config(opts, s, net))

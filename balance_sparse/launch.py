@@ -9,8 +9,7 @@ __all__ = ['parse_args', 'run', 'main']
 import os, sys
 import torch
 import torch.distributed as dist
-from .driver import train_parameters, load_run_data, build_model, make_first_snapshot
-from .train import fit
+from .driver import train_parameters, train_run
 
 def parse_args(argv: list[str]) -> dict:
     "`name=value` arguments as a parameter dict (values stay strings; `multiplier` becomes an int when it is one)."
@@ -32,16 +31,7 @@ def run(settings, opts: dict):
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if cuda else "gloo")
-    try:
-        splits, mean, std = load_run_data(opts["dataset"], opts["data_dir"], settings)
-        torch.manual_seed(settings.seed)
-        net = build_model(opts["model"], splits.num_classes, settings)
-        snapshot = make_first_snapshot(opts["model"], splits.num_classes, settings)
-        rank = dist.get_rank() if world_size > 1 else 0
-        return fit(net, splits.train, splits.test, val=splits.val, mean=mean, std=std, settings=settings, snapshot=snapshot,
-                   device=device, run_dir=opts["run_dir"], wandb=opts["wandb"], progress=rank == 0,
-                   config={"dataset": opts["dataset"], "model_name": opts["model"], "preset": opts["preset"], "multiplier": opts["multiplier"],
-                           **({"small_dense": net.small_dense_info} if settings.method == "small_dense" else {})})
+    try: return train_run(settings, opts, device=device, progress=(dist.get_rank() if world_size > 1 else 0) == 0)
     finally:
         if world_size > 1 and dist.is_initialized(): dist.destroy_process_group()
 

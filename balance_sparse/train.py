@@ -302,10 +302,11 @@ def fit(model: nn.Module,
                              "updater": updater.state_dict() if updater else None, "rng": _rng_state(device)})
         own.write_metrics(rows, METRIC_COLUMNS)                           # always exactly the checkpointed rows
 
-    def finish(status, **extra):
-        if own is not None:
+    def finish(status, writer=None, **extra):
+        writer = writer or own
+        if writer is not None:
             last = rows[-1] if rows else {}
-            own.finish(status, epochs_done=len(rows), epochs=s.epochs, step=step,
+            writer.finish(status, epochs_done=len(rows), epochs=s.epochs, step=step,
                        started_at_epoch=start_epoch,                      # > 0: this session resumed a checkpoint
                        **{k: last.get(k) for k in ("test_acc", "val_acc", "train_flops", "seconds")}, **extra)
         if wb is not None: wb.finish(exit_code=0 if status == "complete" else 1)
@@ -385,7 +386,9 @@ def fit(model: nn.Module,
         finish("stopped", message=f"stopped after {session_steps} steps this session; run again to resume")
         return pd.DataFrame(rows, columns=METRIC_COLUMNS)
     except BaseException as e:
-        finish("failed", error=f"{type(e).__name__}: {e}", message=run.last_good() if run is not None else "no run_dir: nothing saved")
+        here = world_size > 1 and not isinstance(e, Terminated)        # this rank failed: it records it, even if rank 0 is killed first
+        finish("failed", writer=run if here else None, error=f"{type(e).__name__}: {e}" + (f" (rank {rank})" if here else ""),
+               message=run.last_good() if run is not None else "no run_dir: nothing saved")
         raise
     finally:
         if sigterm is not None: signal.signal(signal.SIGTERM, sigterm)

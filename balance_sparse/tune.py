@@ -4,14 +4,12 @@
 
 # %% ../nbs/16_tune.ipynb #751117a6
 from __future__ import annotations
-import dataclasses, difflib, json, math, os, re, socket, sys, time
+import difflib, json, math, os, re, socket, sys, time
 from pathlib import Path
 import pandas as pd
-import torch
 from .settings import RunSettings, parse_bool
-from .driver import DRIVER_DEFAULTS, train_parameters, default_run_dir, load_run_data, build_model, make_first_snapshot
+from .driver import DRIVER_DEFAULTS, train_parameters, default_run_dir, train_run
 from .runs import read_json, pid_alive, proc_start
-from .train import fit
 
 # %% auto #0
 __all__ = ['ALPHA_RANGE', 'ALPHA_STEP', 'INTERVALS', 'DEFAULT_SEEDS', 'LR_GRID', 'LR_GRID_PAIRS', 'LR_GRID_INITS', 'PRUNERS',
@@ -119,16 +117,7 @@ def best_val_acc(run_dir) -> float:
 # %% ../nbs/16_tune.ipynb #47090903
 def train_tuning_run(s: RunSettings, opts: dict, run_dir) -> pd.DataFrame:
     "Train (or resume, or just read back when complete) one run of a trial, on train and validation only: the test split is dropped on loading."
-    splits, mean, std = load_run_data(opts["dataset"], opts["data_dir"], s)
-    splits = dataclasses.replace(splits, test=None)                      # never passed on: a trial cannot see a test image
-    if splits.val is None: raise ValueError(f"{opts['dataset']} gave no validation split: tuning needs one")
-    torch.manual_seed(s.seed)
-    net = build_model(opts["model"], splits.num_classes, s)
-    snapshot = make_first_snapshot(opts["model"], splits.num_classes, s)
-    metrics = fit(net, splits.train, None, val=splits.val, mean=mean, std=std, settings=s, snapshot=snapshot, device=opts["device"],
-                  run_dir=run_dir, wandb=opts["wandb"], progress=opts.get("progress", True),
-                  config={"dataset": opts["dataset"], "model_name": opts["model"], "preset": opts["preset"], "multiplier": opts["multiplier"],
-                          **({"small_dense": net.small_dense_info} if s.method == "small_dense" else {})})
+    metrics = train_run(s, opts, run_dir=run_dir, progress=opts.get("progress", True), test=False)   # a trial cannot see a test image
     seen = read_json(Path(run_dir) / "config.json").get("data", {})
     if "test" in seen: raise RuntimeError(f"{run_dir} was trained with a test split: a tuning run must not see one")
     return metrics

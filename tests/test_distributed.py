@@ -15,7 +15,11 @@ def one(out, run_dir, *extra, env=None):
     return subprocess.run([sys.executable, str(WORKER), str(out), str(run_dir), *map(str, extra)], capture_output=True, text=True, env=env or ENV, cwd=ROOT)
 
 def two(out, run_dir, *extra, env=None):
-    return subprocess.run(TORCHRUN + [str(WORKER), str(out), str(run_dir), *map(str, extra)], capture_output=True, text=True, env=env or ENV, cwd=ROOT)
+    "2 ranks under torchrun; started again (at most twice) when it ended before training began: torchrun's standalone rendezvous can lose its free port to another process."
+    for attempt in range(3):
+        r = subprocess.run(TORCHRUN + [str(WORKER), str(out), str(run_dir), *map(str, extra)], capture_output=True, text=True, env=env or ENV, cwd=ROOT)
+        if r.returncode == 0 or (Path(run_dir) / "config.json").exists(): return r
+    return r
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):

@@ -74,11 +74,12 @@ def test_objective_is_mean_best_val_and_no_test_split(tmp_path, monkeypatch):
     finally: torch.set_num_threads(threads)
 
 def _objective_and_test_split(tmp_path, monkeypatch, tune):
-    seen, fit = [], tune.fit
+    import balance_sparse.driver as driver                            # a trial's runs go through driver.train_run
+    seen, fit = [], driver.fit
     def spy(model, train, test=None, **kw):
         seen.append(test); return fit(model, train, test, **kw)
-    monkeypatch.setattr(tune, "fit", spy)
-    load_run_data = tune.load_run_data
+    monkeypatch.setattr(driver, "fit", spy)
+    load_run_data = driver.load_run_data
     class Poison:                                                     # any use of the test split fails loudly
         def __getattr__(self, name): raise AssertionError("a trial read the test split")
         def __getitem__(self, i): raise AssertionError("a trial read the test split")
@@ -88,7 +89,7 @@ def _objective_and_test_split(tmp_path, monkeypatch, tune):
         import dataclasses
         splits, mean, std = load_run_data(*a, **kw)
         return dataclasses.replace(splits, test=Poison()), mean, std
-    monkeypatch.setattr(tune, "load_run_data", poisoned)
+    monkeypatch.setattr(driver, "load_run_data", poisoned)
     runs = tmp_path / "runs"
     study = tune.tune(preset="demo", epochs=1, correction="no", seeds="0,1", n_trials=2, runs_dir=runs, device="cpu", progress=False, sampler_seed=1)
     complete = [t for t in study.get_trials() if t.state.name == "COMPLETE"]
