@@ -10,7 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
-from .distributed import all_reduce_mean   # N processes (torchrun): means over the ranks
+from .distributed import all_reduce_mean, weigh   # N processes (torchrun): means over the ranks
 
 # %% auto #0
 __all__ = ['tau_estimate', 'paired_forward', 'GradientCorrection']
@@ -116,13 +116,15 @@ class GradientCorrection:
 
     def refresh(self, batches: Iterable,
                 keep: Iterable[int] | None = None):   # replay: the step index of each batch; its gradient is kept for `correct`
-        "Epoch-start statistics pass over `batches` of (x, y): update τ and ū, then θ̃ ← θ (keeping each batch's gradient for `keep`)."
+        """Epoch-start statistics pass over `batches` of (x, y) — or (x, y, w), a rank's slice and its share w
+        (13_distributed) — update τ and ū, then θ̃ ← θ (keeping each batch's gradient for `keep`)."""
         self.model.train(); self.snapshot.train()
         total = [torch.zeros_like(p) for p in self.params]
         losses, snap_losses, n = [], [], 0
         self._kept, keep = {}, (iter(keep) if keep is not None else None)
-        for x, y in batches:
-            loss = self.loss_fn(self.model(x), y)
+        for x, y, *w in batches:
+            w = w[0] if w else 1.0                                     # N ranks: the slice's share of the batch mean
+            loss = weigh(self.loss_fn(self.model(x), y), w)
             grads = self._grads(loss, self.params)
             torch._foreach_add_(total, grads)
             if keep is not None:                                       # ∇ℓ_b(θ_e) is ∇ℓ_b(θ̃) of this epoch's step on batch b
@@ -133,7 +135,7 @@ class GradientCorrection:
                 self._kept[next(keep)] = (loss.detach(), flat)
             losses.append(loss.detach())
             if self.pairing == "lagged":
-                with torch.no_grad(): snap_losses.append(self.loss_fn(self.snapshot(x), y).detach())
+                with torch.no_grad(): snap_losses.append(weigh(self.loss_fn(self.snapshot(x), y), w).detach())
             n += 1
         if n == 0: raise ValueError("refresh needs at least one batch")
         total = all_reduce_mean(total)                                # N ranks: their slices of each batch make up the batch
@@ -170,7 +172,8 @@ class GradientCorrection:
         return pending[1], [torch.zeros_like(q) if g is None else g for g, q in zip(grads, self.snapshot_params)]
 
     def correct(self, x, y, loss: torch.Tensor | None = None,
-                index: int | None = None):     # the step's batch index in the epoch: replays a kept gradient if there is one
+                index: int | None = None,      # the step's batch index in the epoch: replays a kept gradient if there is one
+                weight: float = 1.0):          # N ranks: this slice's share of the batch mean (13_distributed)
         "Add γτ(ū − ∇ℓ_b(θ̃)) to the `.grad` of every parameter; call after `loss.backward()`, before `optimizer.step()`."
         if self.coef == 0: return
         fused = self._fused_snapshot_grads(x)
@@ -182,14 +185,14 @@ class GradientCorrection:
             snap_grads = all_reduce_mean([f.view_as(p) for f, p in zip(flat.split([p.numel() for p in self.params]), self.params)])
         else:
             self.snapshot.train()
-            snap_loss = self.loss_fn(self.snapshot(x), y)
+            snap_loss = weigh(self.loss_fn(self.snapshot(x), y), weight)
             snap_grads = all_reduce_mean(self._grads(snap_loss, self.snapshot_params))   # N ranks: as DDP averages the model's
         for p in self.params:
             if p.grad is None: p.grad = torch.zeros_like(p)
         torch._foreach_add_([p.grad for p in self.params], torch._foreach_sub(self.mean_grad, snap_grads), alpha=self.coef)
         if self.pairing == "current":
             if loss is None: raise ValueError('pairing="current" needs the model\'s loss: correct(x, y, loss)')
-            self._step_losses.append(torch.stack([loss.detach(), snap_loss.detach()]))
+            self._step_losses.append(torch.stack([weigh(loss.detach(), weight), snap_loss.detach()]))
 
     def state_dict(self) -> dict:
         "Everything needed to resume: snapshot, ū, τ, τ_curr and the recorded loss pairs."

@@ -9,7 +9,7 @@ import torch.distributed as dist
 from torch import nn
 
 # %% auto #0
-__all__ = ['world', 'all_reduce_mean', 'shard', 'DistributedBatchNorm', 'sync_batchnorm']
+__all__ = ['world', 'all_reduce_mean', 'shard', 'weigh', 'DistributedBatchNorm', 'sync_batchnorm']
 
 # %% ../nbs/13_distributed.ipynb #a2e91e2d
 def world() -> tuple[int, int]:
@@ -26,9 +26,16 @@ def all_reduce_mean(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     return [f.view_as(t) for f, t in zip(flat.split([t.numel() for t in tensors]), tensors)]
 
 def shard(batches, rank: int, world_size: int):
-    "Rank `rank`'s slice of every (x, y) batch (`torch.tensor_split`: sizes differ by at most one)."
-    if world_size == 1: yield from batches; return
-    for x, y in batches: yield x.tensor_split(world_size)[rank], y.tensor_split(world_size)[rank]
+    "Rank `rank`'s slice of every (x, y) batch and its weight w = N·n_r/n (`torch.tensor_split`: sizes differ by ≤ 1)."
+    for x, y in batches:
+        if world_size == 1: yield x, y, 1.0; continue
+        xr, yr = x.tensor_split(world_size)[rank], y.tensor_split(world_size)[rank]
+        yield xr, yr, world_size * len(yr) / len(y)
+
+def weigh(loss: torch.Tensor, w: float) -> torch.Tensor:
+    "w·`loss`: the slice's share of the batch mean; an empty slice (w = 0, mean NaN) gives 0 and zero gradients."
+    if w == 1: return loss
+    return (loss.nan_to_num(0.0) if w == 0 else loss) * w
 
 # %% ../nbs/13_distributed.ipynb #4fe22ea3
 class _AllReduceSum(torch.autograd.Function):

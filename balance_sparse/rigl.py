@@ -11,7 +11,7 @@ from .masking import Masking
 # %% auto #0
 __all__ = ['SCHEDULES', 'ROW_VALUES', 'UPDATE_METHODS', 'COSTS', 'prune_rate', 'TopologyUpdater', 'update_method', 'rigl', 'set_',
            'static', 'dense', 'small_dense', 'make_updater', 'redistribute', 'SparseMomentum', 'snfs',
-           'pruning_sparsity', 'GradualPruning', 'pruning', 'pruned_masks', 'lottery']
+           'pruning_sparsity', 'pruning_steps', 'GradualPruning', 'pruning', 'pruned_masks', 'lottery']
 
 # %% ../nbs/02_rigl.ipynb #6e700e26
 SCHEDULES = ("cosine", "linear", "constant")
@@ -251,15 +251,35 @@ def snfs(masking, s):
     if s.momentum == 0: raise ValueError("method snfs grows by the SGD momentum: momentum must be > 0, got 0")
     return SparseMomentum(masking, s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
 
-# %% ../nbs/02_rigl.ipynb #7bccda40
+# %% ../nbs/02_rigl.ipynb #8c162b15
 def pruning_sparsity(t: float, final_sparsity: float, start: int, end: int) -> float:
     "Zhu & Gupta's cubic schedule: 0 before `start`, s_f·[1 − (1 − (t − start)/(end − start))³] until `end`, s_f from then on."
     if t < start: return 0.0
     if t >= end: return final_sparsity
     return final_sparsity * (1 - (1 - (t - start) / (end - start)) ** 3)
 
+def pruning_steps(start: int, end: int, interval: int, update_steps: str = "clean") -> tuple[int, int | None]:
+    "(number of update steps in [start, end), the last or None); clean: g % ΔT == 0, g > 0; authors: (g+1) % ΔT == 0."
+    if update_steps == "authors": n, last = end // interval - start // interval, (end // interval) * interval - 1
+    else: n, last = (end - 1) // interval - (max(start, 1) - 1) // interval, ((end - 1) // interval) * interval
+    return (n, last) if n > 0 else (0, None)
+
+def _no_pruning_step(start: int, end: int, interval: int, update_steps: str) -> str:
+    "One line: why `start`, `interval` and `end` leave gradual pruning no update step, and what to change."
+    when = "(g+1) % interval == 0" if update_steps == "authors" else "g % interval == 0, g > 0"
+    lo = start if update_steps == "authors" else max(start, 1)
+    if end - lo < 1:                                     # no interval can help
+        return (f"end_step must leave gradual pruning an update step at or after prune_start, got end_step {end} with "
+                f"prune_start {start}: train longer (end_step is 75% of all steps unless set)"
+                + (" or lower prune_start" if start > 1 else ""))
+    ok = max(1, (end - lo) // 10)                        # about 10 pruning steps
+    n = pruning_steps(start, end, ok, update_steps)[0]
+    return (f"interval must leave gradual pruning at least one update step ({when}) in [prune_start, end_step) = "
+            f"[{start}, {end}), got {interval}: use e.g. interval {ok} ({n} pruning steps), "
+            f"or train longer (end_step is 75% of all steps unless set)")
+
 class GradualPruning:
-    "Gradual global magnitude pruning from dense to `density`: every ΔT steps in [start, end) the smallest |w| over all prunable layers go; nothing regrows."
+    "Gradual global magnitude pruning, dense to `density` by the last update: the globally smallest |w| go, none grow."
     def __init__(self, masking: Masking, density: float, end_step: int, interval: int = 100, start_step: int = 700,
                  update_steps: str = "clean", drop_schedule: str = "clean"):
         if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
@@ -272,6 +292,10 @@ class GradualPruning:
         self.prunable = list(masking.weights)[1:]        # the stem conv stays dense (the reference never masks it)
         if not self.prunable: raise ValueError("gradual pruning needs at least two masked layers (the first stays dense)")
         self.size = sum(masking.weights[n].numel() for n in self.prunable)
+        self.n_steps, self.last_step = pruning_steps(start_step, end_step, interval, update_steps)  # updates from t0 on
+        if self.last_step is None and density < 1:       # refuse before training: the run could never reach `density`
+            raise ValueError(_no_pruning_step(start_step, end_step, interval, update_steps))
+        self.schedule_end = self.last_step if drop_schedule == "clean" and self.last_step is not None else end_step
 
     def is_update_step(self, step: int) -> bool:
         if step >= self.end_step: return False
@@ -279,14 +303,23 @@ class GradualPruning:
         return step >= self.start_step and step > 0 and step % self.interval == 0
 
     def target_sparsity(self, step: int) -> float:
-        "s(t) of the prunable weights at update `step` (authors: at step − 1)."
-        return pruning_sparsity(step - 1 if self.drop_schedule == "authors" else step, 1 - self.density, self.start_step, self.end_step)
+        "s(t) of the prunable weights at update `step` (clean: ends at the last update; authors: at end_step)."
+        s_f = 1 - self.density
+        if self.drop_schedule == "authors": return pruning_sparsity(step - 1, s_f, self.start_step, self.end_step)
+        return pruning_sparsity(step, s_f, self.start_step, self.schedule_end)
 
     def to_prune(self, step: int) -> int:
-        "How many active prunable weights go at update `step`."
+        "How many active prunable weights go at update `step`; at the last update, at least down to round(density·N)."
         active, s = sum(self.masking.nnz[n] for n in self.prunable), self.target_sparsity(step)
-        if self.drop_schedule == "authors": return math.ceil(max(s - (1 - active / self.size), 0) * self.size)
-        return max(0, active - round((1 - s) * self.size))
+        to_target = max(0, active - round(self.density * self.size))
+        if self.drop_schedule == "authors":              # theirs; topped up at the last update if it falls short
+            k = math.ceil(max(s - (1 - active / self.size), 0) * self.size)
+            return max(k, to_target) if self.last_step is not None and step >= self.last_step else k
+        return to_target if step >= self.schedule_end else max(0, active - round((1 - s) * self.size))
+
+    def prunable_density(self) -> float:
+        "Active fraction of the prunable weights (all masked layers but the stem): `density` after the last update."
+        return sum(self.masking.nnz[n] for n in self.prunable) / self.size
 
     @torch.no_grad()
     def update(self, step: int) -> dict[str, int]:
@@ -306,7 +339,9 @@ class GradualPruning:
 
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state: dict): pass
-    def __repr__(self): return f"GradualPruning(density={self.density}, steps {self.start_step}..{self.end_step} every {self.interval})"
+    def __repr__(self):
+        return (f"GradualPruning(density={self.density}, steps {self.start_step}..{self.end_step} "
+                f"every {self.interval}, last {self.last_step})")
 
 @update_method("pruning", cost="static", start_dense=True)
 def pruning(masking, s):

@@ -14,13 +14,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 from .settings import RunSettings, METHODS, SPEED_SETTINGS, parse_bool, check_value, _number, _optional
-from .runs import RunFolder, atomic_write, write_json, read_json, data_fingerprint
+from .runs import RunFolder, RunWriteError, atomic_write, write_json, read_json, data_fingerprint
 from .masking import Masking
 from .rigl import UPDATE_METHODS, make_updater
 from .correction import GradientCorrection
 from .data import TensorLoader, dataloader_pipeline, channel_stats
 from .flops import dense_flops, layer_flops, epoch_train_flops
-from .distributed import world, shard, sync_batchnorm
+from .distributed import world, shard, weigh, sync_batchnorm
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
@@ -90,6 +90,12 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 # %% ../nbs/09_train.ipynb #0544f133
 METRIC_COLUMNS = ["epoch", "step", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                   "tau", "tau_curr", "density", "train_flops", "seconds"]
+
+def _metrics(rows: list[dict], status: str) -> pd.DataFrame:
+    "`fit`'s return: one row per epoch; `.attrs['status']` is the word final.json and `make status` use (08_runs)."
+    df = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    df.attrs["status"] = status
+    return df
 
 class StopTraining(Exception): "Raised inside `fit` to end a session early (`stop_after_steps`)."
 
@@ -227,14 +233,7 @@ def fit(model: nn.Module,
            "world_size": world_size}
     own = run if rank == 0 else None                                    # only rank 0 writes the run folder; every rank reads it
 
-    # ---- a run folder belongs to one run; a finished run is not trained again ---------------------------
-    if run is not None:
-        run.check_identity(identity)
-        if run.status() == "complete":
-            if progress: print(f"{run.path} is complete; returning its metrics (delete the folder to train again)")
-            rows = run.load_checkpoint(map_location="cpu")["rows"]
-            if own is not None: own.write_metrics(rows, METRIC_COLUMNS)   # heals a deleted or damaged metrics.csv
-            return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    if run is not None: run.check_identity(identity)                     # a run folder belongs to one run
 
     # ---- build: model, optimizer, schedule, masks, topology updater, correction -----------------------
     torch.manual_seed(s.seed)
@@ -246,6 +245,7 @@ def fit(model: nn.Module,
     if world_size > 1 and s.sync_bn is not False: sync_batchnorm(model, cuda=device.type == "cuda")            # BatchNorm over the global batch (same parameters)
     dtype = next(model.parameters()).dtype                             # float32, or float64 for exact comparisons
     prepare = lambda x: x.to(dtype=dtype, memory_format=memory_format)  # no-op unless the batch differs
+    sum_dtype = torch.promote_types(dtype, torch.float32)             # the epoch's loss sum: float64 in float64 runs
     optimizer = torch.optim.SGD(param_groups(model, s.weight_decay), lr=s.lr, momentum=s.momentum, nesterov=s.nesterov)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(s.warmup_steps, s.lr_step, s.lr_gamma))
     method = UPDATE_METHODS[s.method]                                  # the registry: fit does not know the method
@@ -281,116 +281,130 @@ def fit(model: nn.Module,
     def forward_flops():                                                # per image, at the current layer densities
         return f_other + sum(d * f_layers[n] for n, d in masking.layer_density().items()) if masking else f_dense
 
-    # ---- resume ----------------------------------------------------------------------------------------
-    rows, start_epoch, step, seconds_before = [], 0, 0, 0.0
-    ck = run.load_checkpoint(map_location=device) if run is not None else None
-    if ck is not None:
-        model.load_state_dict(ck["model"]); optimizer.load_state_dict(ck["optimizer"]); scheduler.load_state_dict(ck["scheduler"])
-        if masking: masking.load_state_dict(ck["masking"])
-        if corr: corr.load_state_dict(ck["correction"])
-        if updater: updater.load_state_dict(ck["updater"])
-        _set_rng_state(ck["rng"], device)
-        rows, start_epoch, step, seconds_before = ck["rows"], ck["epoch"], ck["step"], ck["seconds"]
-        if progress: print(f"resuming {run.path} at epoch {start_epoch}/{s.epochs} (step {step})")
-    if own is not None: own.start(cfg, rows, METRIC_COLUMNS)
-    wb = _start_wandb(cfg, run_dir) if wandb else None
-
-    def save(epoch):
-        own.save_checkpoint({"settings": s.to_dict(), "epoch": epoch, "step": step, "seconds": seconds, "rows": rows,
-                             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                             "masking": masking.state_dict() if masking else None, "correction": corr.state_dict() if corr else None,
-                             "updater": updater.state_dict() if updater else None, "rng": _rng_state(device)})
-        own.write_metrics(rows, METRIC_COLUMNS)                           # always exactly the checkpointed rows
-
-    def finish(status, writer=None, **extra):
-        writer = writer or own
-        if writer is not None:
-            last = rows[-1] if rows else {}
-            writer.finish(status, epochs_done=len(rows), epochs=s.epochs, step=step,
-                       started_at_epoch=start_epoch,                      # > 0: this session resumed a checkpoint
-                       **{k: last.get(k) for k in ("test_acc", "val_acc", "train_flops", "seconds")}, **extra)
-        if wb is not None: wb.finish(exit_code=0 if status == "complete" else 1)
-
-    def check_finite(what, value, epoch):
-        if not math.isfinite(value): raise FloatingPointError(f"{what} became {value} at epoch {epoch + 1}, step {step}")
-
-    # ---- train -----------------------------------------------------------------------------------------
-    t0, seconds, session_steps = time.perf_counter(), seconds_before, 0
-    sigterm = None
-    if world_size > 1 and threading.current_thread() is threading.main_thread():   # torchrun ends the others with SIGTERM
-        sigterm = signal.signal(signal.SIGTERM, _terminated)
+    if own is not None: own.lock()                                     # one writer per run folder (08_runs), or one line
     try:
-        for epoch in range(start_epoch, s.epochs):
-            if stop_after_steps is not None and session_steps >= stop_after_steps: raise StopTraining
-            if corr is not None:                                           # statistics pass: τ, ū, θ̃ ← θ
-                train_loader.set_epoch(epoch if mode != "faithful" else 10**6 + epoch)   # the epoch's batches, or a draw of its own
-                chosen = _stats_batches(steps_per_epoch, stats_steps, s.seed, epoch)       # all, or stats_fraction of them
-                with autocast(): corr.refresh(((prepare(x), y) for i, (x, y) in enumerate(shard(train_loader, rank, world_size)) if i in chosen),
-                                              keep=sorted(chosen) if mode == "replay" else None)
-            train_loader.set_epoch(epoch)
-            model.train()
-            loss_sum = torch.zeros((), device=device); correct = torch.zeros((), device=device, dtype=torch.long); seen = 0
-            f_now, f_seen = forward_flops(), 0.0                           # forward FLOPs at the densities of each step
-            bar = tqdm(shard(train_loader, rank, world_size), total=len(train_loader), desc=f"epoch {epoch + 1}/{s.epochs}",
-                       leave=False, disable=not progress, mininterval=1.0)
-            for i, (x, y) in enumerate(bar):
+        if run is not None and run.status() == "complete":              # a finished run is not trained again
+            if progress: print(f"{run.path} is complete; returning its metrics (delete the folder to train again)")
+            rows = run.load_checkpoint(map_location="cpu")["rows"]
+            if own is not None: own.write_metrics(rows, METRIC_COLUMNS)   # heals a deleted or damaged metrics.csv
+            return _metrics(rows, "complete")
+        # ---- resume ----------------------------------------------------------------------------------------
+        rows, start_epoch, step, seconds_before = [], 0, 0, 0.0
+        ck = run.load_checkpoint(map_location=device) if run is not None else None
+        if ck is not None:
+            model.load_state_dict(ck["model"]); optimizer.load_state_dict(ck["optimizer"]); scheduler.load_state_dict(ck["scheduler"])
+            if masking: masking.load_state_dict(ck["masking"])
+            if corr: corr.load_state_dict(ck["correction"])
+            if updater: updater.load_state_dict(ck["updater"])
+            _set_rng_state(ck["rng"], device)
+            rows, start_epoch, step, seconds_before = ck["rows"], ck["epoch"], ck["step"], ck["seconds"]
+            if progress: print(f"resuming {run.path} at epoch {start_epoch}/{s.epochs} (step {step})")
+        if own is not None: own.start(cfg, rows, METRIC_COLUMNS)
+        wb = _start_wandb(cfg, run_dir) if wandb else None
+
+        def save(epoch):                                                  # checkpoint, then exactly its rows in metrics.csv
+            try: own.save({"settings": s.to_dict(), "epoch": epoch, "step": step, "seconds": seconds, "rows": rows,
+                      "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                      "masking": masking.state_dict() if masking else None, "correction": corr.state_dict() if corr else None,
+                      "updater": updater.state_dict() if updater else None, "rng": _rng_state(device)}, METRIC_COLUMNS)
+            except RunWriteError as e: del rows[e.epoch:]; raise           # final.json counts the epochs that were kept
+            except BaseException: rows.pop(); raise
+
+        def finish(status, writer=None, **extra):
+            writer = writer or own
+            if writer is not None:
+                last = rows[-1] if rows else {}
+                writer.finish(status, epochs_done=len(rows), epochs=s.epochs, step=last.get("step", 0),   # as kept
+                              started_at_epoch=start_epoch,                   # > 0: this session resumed a checkpoint
+                              density=s.density, density_reached=last.get("density"),   # what the masks hold at the end
+                              **{k: last.get(k) for k in ("test_acc", "val_acc", "train_flops", "seconds")}, **extra)
+            if wb is not None: wb.finish(exit_code=0 if status == "complete" else 1)
+            return _metrics(rows, status)
+
+        def check_finite(what, value, epoch):
+            if not math.isfinite(value): raise FloatingPointError(f"{what} became {value} at epoch {epoch + 1}, step {step}")
+
+        # ---- train -----------------------------------------------------------------------------------------
+        t0, seconds, session_steps = time.perf_counter(), seconds_before, 0
+        sigterm = None
+        if world_size > 1 and threading.current_thread() is threading.main_thread():   # torchrun ends the others with SIGTERM
+            sigterm = signal.signal(signal.SIGTERM, _terminated)
+        try:
+            for epoch in range(start_epoch, s.epochs):
                 if stop_after_steps is not None and session_steps >= stop_after_steps: raise StopTraining
-                x = prepare(x)
-                with autocast():                                              # ℓ_b(θ); fused: θ̃'s forward too
-                    if corr is not None: out, loss = corr.forward(x, y, step_model)
-                    else: out = step_model(x); loss = F.cross_entropy(out, y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()                                               # g = ∇ℓ_b(θ)
-                f_seen += f_now * len(y)                                      # this step ran at the densities before any update
-                if updater is not None and updater.is_update_step(step):
-                    updater.update(step)                                      # drop & grow; no optimizer step
-                    f_now = forward_flops()                                   # pruning and SNFS change the counts
-                else:
-                    if corr is not None:
-                        with autocast(): corr.correct(x, y, loss, index=i)    # g ← g + γτ(ū − ∇ℓ_b(θ̃)); replay: ∇ℓ_b(θ̃) kept
-                    optimizer.step()
-                    if masking is not None: masking.apply()                   # masked weights and momentum = 0
-                scheduler.step()
-                step += 1; session_steps += 1
-                if on_step is not None: on_step(dict(step=step, model=model, optimizer=optimizer, masking=masking, correction=corr, loss=loss))
-                loss_sum += loss.detach().float() * len(y); correct += (out.argmax(1) == y).sum(); seen += len(y)
-                if (i + 1) % log_every == 0:                                   # the only syncs inside an epoch
-                    check_finite("training loss", loss_sum.item() / seen, epoch)
-                    bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", tau=f"{corr.tau:.3f}" if corr else "-")
-            if world_size > 1:                                                 # the whole batch's numbers, on every rank
-                totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen), dtype=torch.float64, device=device),
-                                      torch.tensor(f_seen, dtype=torch.float64, device=device)])
-                dist.all_reduce(totals)
-                loss_sum, correct, seen, f_seen = totals[0], totals[1], int(totals[2].item()), totals[3].item()
-            train_loss, train_acc = loss_sum.item() / seen, correct.item() / seen
-            check_finite("training loss", train_loss, epoch)
-            ev = {k: evaluate(model, l, autocast, prepare) for k, l in eval_loaders.items()}
-            for k, (loss_k, _) in ev.items(): check_finite(f"{k} loss", loss_k, epoch)
-            seconds = seconds_before + time.perf_counter() - t0
-            row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"], "train_loss": train_loss, "train_acc": train_acc,
-                   "val_loss": ev.get("val", (math.nan,) * 2)[0], "val_acc": ev.get("val", (math.nan,) * 2)[1],
-                   "test_loss": ev.get("test", (math.nan,) * 2)[0], "test_acc": ev.get("test", (math.nan,) * 2)[1],
-                   "tau": corr.tau if corr else math.nan, "tau_curr": corr.tau_curr if corr else math.nan,
-                   "density": masking.density if masking else 1.0,
-                   "train_flops": (rows[-1]["train_flops"] if rows else 0.0) + epoch_train_flops(method.cost, f_seen / seen, f_dense, seen, s.interval, s.correction,
-                                                                                                     steps_per_epoch, stats_steps, stats_steps if mode == "replay" else 0),
-                   "seconds": seconds}
-            rows.append(row)
-            if own is not None: save(epoch + 1)
-            if wb is not None: wb.log(row, step=step)
-            if progress:
-                evals = "".join(f"  {k} {ev[k][1]:.4f}" for k in ev)
-                taus = f"  τ {corr.tau:.4f}  τ_curr {corr.tau_curr:.4f}" if corr else ""
-                tqdm.write(f"epoch {epoch + 1:>3}/{s.epochs}  loss {train_loss:.4f}  acc {train_acc:.4f}{evals}{taus}  {seconds:.1f}s")
-    except StopTraining:
-        finish("stopped", message=f"stopped after {session_steps} steps this session; run again to resume")
-        return pd.DataFrame(rows, columns=METRIC_COLUMNS)
-    except BaseException as e:
-        here = world_size > 1 and not isinstance(e, Terminated)        # this rank failed: it records it, even if rank 0 is killed first
-        finish("failed", writer=run if here else None, error=f"{type(e).__name__}: {e}" + (f" (rank {rank})" if here else ""),
-               message=run.last_good() if run is not None else "no run_dir: nothing saved")
-        raise
+                if corr is not None:                                           # statistics pass: τ, ū, θ̃ ← θ
+                    train_loader.set_epoch(epoch if mode != "faithful" else 10**6 + epoch)   # the epoch's batches, or a draw of its own
+                    chosen = _stats_batches(steps_per_epoch, stats_steps, s.seed, epoch)       # all, or stats_fraction of them
+                    batches = ((prepare(x), y, w) for i, (x, y, w) in enumerate(shard(train_loader, rank, world_size)) if i in chosen)
+                    with autocast(): corr.refresh(batches, keep=sorted(chosen) if mode == "replay" else None)
+                train_loader.set_epoch(epoch)
+                model.train()
+                loss_sum = torch.zeros((), device=device, dtype=sum_dtype); correct = torch.zeros((), device=device, dtype=torch.long); seen = 0
+                f_now, f_seen = forward_flops(), 0.0                           # forward FLOPs at the densities of each step
+                bar = tqdm(shard(train_loader, rank, world_size), total=len(train_loader), desc=f"epoch {epoch + 1}/{s.epochs}",
+                           leave=False, disable=not progress, mininterval=1.0)
+                for i, (x, y, w) in enumerate(bar):                          # w: this rank's share of the batch
+                    if stop_after_steps is not None and session_steps >= stop_after_steps: raise StopTraining
+                    x = prepare(x)
+                    with autocast():                                              # ℓ_b(θ); fused: θ̃'s forward too
+                        if corr is not None: out, loss = corr.forward(x, y, step_model)
+                        else: out = step_model(x); loss = F.cross_entropy(out, y)
+                    optimizer.zero_grad(set_to_none=True)
+                    weigh(loss, w).backward()                                     # g = ∇ℓ_b(θ) (N ranks: DDP averages shares)
+                    f_seen += f_now * len(y)                                      # this step ran at the densities before any update
+                    if updater is not None and updater.is_update_step(step):
+                        updater.update(step)                                      # drop & grow; no optimizer step
+                        f_now = forward_flops()                                   # pruning and SNFS change the counts
+                    else:
+                        if corr is not None:
+                            with autocast(): corr.correct(x, y, loss, index=i, weight=w)   # g ← g + γτ(ū − ∇ℓ_b(θ̃))
+                        optimizer.step()
+                        if masking is not None: masking.apply()                   # masked weights and momentum = 0
+                    scheduler.step()
+                    step += 1; session_steps += 1
+                    if on_step is not None: on_step(dict(step=step, model=model, optimizer=optimizer, masking=masking, correction=corr, loss=loss))
+                    if len(y): loss_sum += loss.detach().to(sum_dtype) * len(y)   # an empty slice has a NaN mean loss
+                    correct += (out.argmax(1) == y).sum(); seen += len(y)
+                    if (i + 1) % log_every == 0 and seen:                          # the only syncs inside an epoch
+                        check_finite("training loss", loss_sum.item() / seen, epoch)
+                        bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", tau=f"{corr.tau:.3f}" if corr else "-")
+                if world_size > 1:                                                 # the whole batch's numbers, on every rank
+                    totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen), dtype=torch.float64, device=device),
+                                          torch.tensor(f_seen, dtype=torch.float64, device=device)])
+                    dist.all_reduce(totals)
+                    loss_sum, correct, seen, f_seen = totals[0], totals[1], int(totals[2].item()), totals[3].item()
+                train_loss, train_acc = loss_sum.item() / seen, correct.item() / seen
+                check_finite("training loss", train_loss, epoch)
+                ev = {k: evaluate(model, l, autocast, prepare) for k, l in eval_loaders.items()}
+                for k, (loss_k, _) in ev.items(): check_finite(f"{k} loss", loss_k, epoch)
+                seconds = seconds_before + time.perf_counter() - t0
+                row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"], "train_loss": train_loss, "train_acc": train_acc,
+                       "val_loss": ev.get("val", (math.nan,) * 2)[0], "val_acc": ev.get("val", (math.nan,) * 2)[1],
+                       "test_loss": ev.get("test", (math.nan,) * 2)[0], "test_acc": ev.get("test", (math.nan,) * 2)[1],
+                       "tau": corr.tau if corr else math.nan, "tau_curr": corr.tau_curr if corr else math.nan,
+                       "density": masking.density if masking else 1.0,
+                       "train_flops": (rows[-1]["train_flops"] if rows else 0.0) + epoch_train_flops(method.cost, f_seen / seen, f_dense, seen, s.interval, s.correction,
+                                                                                                         steps_per_epoch, stats_steps, stats_steps if mode == "replay" else 0),
+                       "seconds": seconds}
+                rows.append(row)
+                if own is not None: save(epoch + 1)
+                if wb is not None: wb.log(row, step=step)
+                if progress:
+                    evals = "".join(f"  {k} {ev[k][1]:.4f}" for k in ev)
+                    taus = f"  τ {corr.tau:.4f}  τ_curr {corr.tau_curr:.4f}" if corr else ""
+                    tqdm.write(f"epoch {epoch + 1:>3}/{s.epochs}  loss {train_loss:.4f}  acc {train_acc:.4f}{evals}{taus}  {seconds:.1f}s")
+        except StopTraining:
+            return finish("stopped", message=f"stopped after {session_steps} steps this session; run again to resume")
+        except KeyboardInterrupt:                                          # Ctrl-C: stopped, like any session end
+            finish("stopped", message=f"interrupted (Ctrl-C) at step {step}; run again to resume from the last epoch")
+            raise
+        except BaseException as e:
+            here = world_size > 1 and not isinstance(e, Terminated)        # this rank failed: it records it, even if rank 0 is killed first
+            finish("failed", writer=run if here else None, error=f"{type(e).__name__}: {e}" + (f" (rank {rank})" if here else ""),
+                   message=run.last_good() if run is not None else "no run_dir: nothing saved")
+            raise
+        finally:
+            if sigterm is not None: signal.signal(signal.SIGTERM, sigterm)
+        return finish("complete")
     finally:
-        if sigterm is not None: signal.signal(signal.SIGTERM, sigterm)
-    finish("complete")
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+        if own is not None: own.unlock()

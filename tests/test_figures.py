@@ -13,10 +13,11 @@ PNGS = ["accuracy.png", "tau.png", "epochs_to_accuracy.png", "compute.png", "lay
 KEYS = ["dataset", "model_name", "method", "init", "density", "epochs"]
 NOT_A_RESULT = "n=1 per arm: no spread, not a result"
 
-def figures(runs_dir, out_dir, out_nb, check=True):
-    "Execute nbs/figures.ipynb on `runs_dir`; returns the CompletedProcess (stdout+stderr in .stdout)."
-    r = subprocess.run(PAPERMILL + [str(FIGURES_NB), str(out_nb), "-p", "runs_dir", str(runs_dir), "-p", "out_dir", str(out_dir)],
-                       capture_output=True, text=True)
+def figures(runs_dir, out_dir, out_nb, check=True, include=None):
+    "Run nbs/figures.ipynb on `runs_dir` (`include`: -p include_runs); the CompletedProcess (stdout+stderr in .stdout)."
+    named = ["-p", "include_runs", include] if include else []
+    r = subprocess.run(PAPERMILL + [str(FIGURES_NB), str(out_nb), "-p", "runs_dir", str(runs_dir), "-p", "out_dir",
+                                    str(out_dir), *named], capture_output=True, text=True)
     r.stdout = r.stdout + r.stderr
     if check and r.returncode != 0: raise AssertionError(f"papermill failed ({r.returncode}):\n{r.stdout[-4000:]}")
     return r
@@ -82,8 +83,8 @@ def check_results_csv(path, runs_dir):
     return got
 
 def md_rows(md):
-    "The rows of the results table in results.md as dicts keyed by the header."
-    lines = [l for l in md.splitlines() if l.startswith("|")]
+    "The rows of the results table in results.md as dicts keyed by the header (its first table: not the other runs)."
+    lines = [l for l in md.split("\n\n## Other runs")[0].splitlines() if l.startswith("|")]
     cells = lambda l: [c.strip() for c in l.strip("|").split("|")]
     head = cells(lines[0])
     return [dict(zip(head, cells(l))) for l in lines[2:]]
@@ -185,10 +186,10 @@ def copy_runs(src, dst):
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("checkpoint.pt", "*.ipynb"))
     return dst
 
-def render_and_check(runs, tmp_path):
+def render_and_check(runs, tmp_path, include=None):
     "Run figures.ipynb on `runs`; check it ran clean, its PNGs and panels, and results.csv. Returns (out, panels, results, text)."
     out = tmp_path / "figs"
-    figures(runs, out, tmp_path / "figures.ipynb")
+    figures(runs, out, tmp_path / "figures.ipynb", include=include)
     errors, text = outputs(tmp_path / "figures.ipynb")
     assert errors == []
     check_pngs(out)
@@ -263,7 +264,7 @@ def _second_seed(run_dir, seed, shift):
 
 def test_two_seeds_and_two_sources(demo_runs, tmp_path):
     """Two seeds per arm: n and ± sd in the table, a gain ± SE and reductions; and a second model trained at one density
-    only, which must not leave an empty panel in any grid (density × source)."""
+    only (outside the sweep layout, named with include_runs), which must not leave an empty panel in any grid."""
     runs = copy_runs(demo_runs, tmp_path / "runs")
     for i, d in enumerate(sorted(runs.rglob("final.json"))): _second_seed(d.parent, 1, 0.04 if i % 2 else -0.03)
     other = runs / "digits-wrn16"
@@ -272,7 +273,7 @@ def test_two_seeds_and_two_sources(demo_runs, tmp_path):
             src = runs / "digits" / f"rigl-erk-{arm}" / f"density{DEMO_DENSITIES[0]}" / f"seed{seed}"
             dst = other / src.relative_to(runs / "digits"); shutil.copytree(src, dst)
             (dst / "config.json").write_text(json.dumps({**read_json(dst / "config.json"), "model_name": "wrn-16-1"}))
-    out, panels, res, _ = render_and_check(runs, tmp_path)
+    out, panels, res, _ = render_and_check(runs, tmp_path, include="digits-wrn16")
     assert len(panels["accuracy.png"]["panels"]) == 2 * (len(DEMO_DENSITIES) + 1)   # not 2 sources × 2 splits × 2 densities
     assert (res.n_seeds == 2).all() and res["test_acc_sd_%"].notna().all()
     assert res[res.correction].gain_pp.notna().all() and res[res.correction].gain_se_pp.notna().all()
