@@ -6,7 +6,7 @@ PY := $(BIN)/python
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow export check-sync demo vis bench cifar10 cifar100 eval status
+.PHONY: help install test test-slow lint format doc-check hooks export check-sync demo vis bench cifar10 cifar100 eval status
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_.%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | awk -F'\t' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -17,9 +17,24 @@ install: ## create .venv and install balance_sparse editable with its dev extras
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@echo "installed: $$($(PY) -c 'import torch, torchvision, balance_sparse as b; print("balance_sparse", b.__version__, "torch", torch.__version__, "torchvision", torchvision.__version__)')"
 
-test: ## run the notebooks' tests (nbdev_test) and tests/ (pytest)
+test: lint doc-check ## lint, nbdev's doc processing, the notebooks' tests (nbdev_test) and tests/ (pytest)
 	$(BIN)/nbdev_test --n_workers 2 --do_print --timing
 	$(BIN)/pytest -q tests
+
+lint: ## ruff over nbs/, tests/ and benchmarks/ (style and lint; balance_sparse/ is generated from nbs/)
+	$(BIN)/ruff check nbs tests benchmarks
+	$(BIN)/ruff format --check nbs tests benchmarks
+
+format: ## let ruff format nbs/, tests/ and benchmarks/, then regenerate balance_sparse/
+	$(BIN)/ruff format nbs tests benchmarks
+	$(BIN)/ruff check --fix nbs tests benchmarks
+	$(BIN)/nbdev_export
+
+doc-check: ## nbdev's documentation processing (export cells, show_doc) over every notebook, as nbdev_docs runs it; no Quarto needed
+	$(PY) -c "from nbdev.serve import proc_nbs; proc_nbs(n_workers=2, force=True)"
+
+hooks: ## install the pre-commit hooks (ruff, nbdev_clean, the export check) into this clone
+	$(BIN)/pre-commit install
 
 test-slow: ## the same, including cells flagged #| slow and tests marked slow (torch.compile on the CPU)
 	$(BIN)/nbdev_test --n_workers 2 --flags slow --do_print --timing

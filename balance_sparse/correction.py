@@ -10,7 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
-from .distributed import all_reduce_mean, weigh   # N processes (torchrun): means over the ranks
+from .distributed import all_reduce_mean, weigh  # N processes (torchrun): means over the ranks
 
 # %% auto #0
 __all__ = ['tau_estimate', 'paired_forward', 'GradientCorrection']
@@ -19,8 +19,10 @@ __all__ = ['tau_estimate', 'paired_forward', 'GradientCorrection']
 def tau_estimate(losses: torch.Tensor, snapshot_losses: torch.Tensor) -> torch.Tensor:
     "Cov(ℓ(θ), ℓ(θ̃)) / Var(ℓ(θ̃)) over batches (ddof=1), as a 0-d float64 tensor; NaN if undefined."
     x, y = losses.detach().double().flatten(), snapshot_losses.detach().double().flatten()
-    if x.numel() != y.numel(): raise ValueError(f"need paired losses, got {x.numel()} and {y.numel()}")
-    if x.numel() < 2: return torch.tensor(math.nan, dtype=torch.float64)
+    if x.numel() != y.numel():
+        raise ValueError(f"need paired losses, got {x.numel()} and {y.numel()}")
+    if x.numel() < 2:
+        return torch.tensor(math.nan, dtype=torch.float64)
     dy = y - y.mean()
     return ((x - x.mean()) * dy).sum() / (dy * dy).sum()
 
@@ -31,14 +33,16 @@ def _vmap_pair(model, snapshot, x, mb, sb):
     buffers = {n: torch.stack([b, sb[n]]) for n, b in mb.items()}
     call = lambda p, b, x: functional_call(model, (p, b), (x,))
     out = vmap(call, in_dims=(0, 0, None), randomness="different")(params, buffers, x)
-    if buffers and model.training:                    # BatchNorm updated the stacked running stats: one row per copy
+    if buffers and model.training:  # BatchNorm updated the stacked running stats: one row per copy
         with torch.no_grad():
             stacked = list(buffers.values())
             torch._foreach_copy_(list(mb.values()), [b[0] for b in stacked])
             torch._foreach_copy_(list(sb.values()), [b[1] for b in stacked])
     return out[0], out[1]
 
-_AUTOCAST_UNDER_VMAP = {}   # (device, dtype) -> does autocast reach the ops inside `vmap`?
+
+_AUTOCAST_UNDER_VMAP = {}  # (device, dtype) -> does autocast reach the ops inside `vmap`?
+
 
 def _autocast_reaches_vmap(device: torch.device) -> bool:
     "Probe once per device and autocast dtype: do a conv, BatchNorm and linear inside the batched call get autocast?"
@@ -48,62 +52,89 @@ def _autocast_reaches_vmap(device: torch.device) -> bool:
         conv = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 4, 1)).to(device)
         lin = nn.Linear(4, 2).to(device)
         try:
-            a, b = _vmap_pair(conv, copy.deepcopy(conv), torch.randn(2, 3, 5, 5, device=device),
-                              dict(conv.named_buffers()), dict(copy.deepcopy(conv).named_buffers()))
+            a, b = _vmap_pair(
+                conv,
+                copy.deepcopy(conv),
+                torch.randn(2, 3, 5, 5, device=device),
+                dict(conv.named_buffers()),
+                dict(copy.deepcopy(conv).named_buffers()),
+            )
             c, d = _vmap_pair(lin, copy.deepcopy(lin), torch.randn(2, 4, device=device), {}, {})
             ok = all(t.dtype == dtype for t in (a, b, c, d))
-        except RuntimeError: ok = False
+        except RuntimeError:
+            ok = False
         _AUTOCAST_UNDER_VMAP[key] = ok
-        if not ok: warnings.warn(f"autocast({device.type}, {dtype}) does not reach ops inside torch.vmap here "
-                                 f"(torch {torch.__version__}); paired_forward runs two ordinary forwards under autocast instead")
+        if not ok:
+            warnings.warn(
+                f"autocast({device.type}, {dtype}) does not reach ops inside torch.vmap here "
+                f"(torch {torch.__version__}); paired_forward runs two ordinary forwards under autocast instead"
+            )
     return _AUTOCAST_UNDER_VMAP[key]
 
-def paired_forward(model: nn.Module,     # the network θ
-                   snapshot: nn.Module,  # the same architecture with other tensors, θ̃
-                   x: torch.Tensor,      # one input batch, shared by both
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+
+def paired_forward(
+    model: nn.Module,  # the network θ
+    snapshot: nn.Module,  # the same architecture with other tensors, θ̃
+    x: torch.Tensor,  # one input batch, shared by both
+) -> tuple[torch.Tensor, torch.Tensor]:
     "`(model(x), snapshot(x))` as one batched `vmap` call; BatchNorm and dropout behave per copy as in two forwards."
     if model.training != snapshot.training:
-        raise ValueError(f"model and snapshot must be in the same mode, got training={model.training} and {snapshot.training}")
+        raise ValueError(
+            f"model and snapshot must be in the same mode, got training={model.training} and {snapshot.training}"
+        )
     mb, sb = dict(model.named_buffers()), dict(snapshot.named_buffers())
-    if [(n, p.shape) for n, p in model.named_parameters()] != [(n, p.shape) for n, p in snapshot.named_parameters()] or \
-       [(n, b.shape) for n, b in mb.items()] != [(n, b.shape) for n, b in sb.items()]:
+    if [(n, p.shape) for n, p in model.named_parameters()] != [
+        (n, p.shape) for n, p in snapshot.named_parameters()
+    ] or [(n, b.shape) for n, b in mb.items()] != [(n, b.shape) for n, b in sb.items()]:
         raise ValueError("paired_forward needs two networks with the same parameter and buffer names and shapes")
     if torch.is_autocast_enabled(x.device.type) and not _autocast_reaches_vmap(x.device):
-        return model(x), snapshot(x)                  # same results, two calls (see the note on autocast below)
+        return model(x), snapshot(x)  # same results, two calls (see the note on autocast below)
     return _vmap_pair(model, snapshot, x, mb, sb)
 
 # %% ../nbs/03_correction.ipynb #5598acd7
 class GradientCorrection:
     "Adaptive SVRG-style correction of `.grad`: d = g + γ·τ·(ū − ∇ℓ_b(θ̃)), τ re-estimated by `refresh()` each epoch."
-    def __init__(self,
-                 model: nn.Module,
-                 loss_fn: Callable = F.cross_entropy,  # loss_fn(output, target) -> scalar
-                 gamma: float = 0.1,                   # γ
-                 alpha: float = 0.3,                   # smoothing of τ
-                 tau: float = 0.1,                     # τ's initial value
-                 pairing: str = "lagged",              # "lagged" (authors) or "current" (see above)
-                 snapshot: nn.Module | None = None,    # initial θ̃; None = a copy of `model`
-                 fused: bool = False,                  # `forward` runs θ and θ̃ as one batched call (`paired_forward`)
-                 nonfinite_tau: str = "keep"):         # a NaN/inf τ_curr: "keep" τ, or "propagate" it into τ (the authors')
-        if pairing not in ("lagged", "current"): raise ValueError(f"pairing must be 'lagged' or 'current', got {pairing!r}")
-        if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-        if nonfinite_tau not in ("keep", "propagate"): raise ValueError(f"nonfinite_tau must be 'keep' or 'propagate', got {nonfinite_tau!r}")
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: Callable = F.cross_entropy,  # loss_fn(output, target) -> scalar
+        gamma: float = 0.1,  # γ
+        alpha: float = 0.3,  # smoothing of τ
+        tau: float = 0.1,  # τ's initial value
+        pairing: str = "lagged",  # "lagged" (authors) or "current" (see above)
+        snapshot: nn.Module | None = None,  # initial θ̃; None = a copy of `model`
+        fused: bool = False,  # `forward` runs θ and θ̃ as one batched call (`paired_forward`)
+        nonfinite_tau: str = "keep",
+    ):  # a NaN/inf τ_curr: "keep" τ, or "propagate" it into τ (the authors')
+        if pairing not in ("lagged", "current"):
+            raise ValueError(f"pairing must be 'lagged' or 'current', got {pairing!r}")
+        if not 0 <= alpha <= 1:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        if nonfinite_tau not in ("keep", "propagate"):
+            raise ValueError(f"nonfinite_tau must be 'keep' or 'propagate', got {nonfinite_tau!r}")
         self.nonfinite_tau = nonfinite_tau
-        self.model, self.loss_fn, self.gamma, self.alpha, self.tau, self.pairing = model, loss_fn, gamma, alpha, float(tau), pairing
+        self.model, self.loss_fn, self.gamma, self.alpha, self.tau, self.pairing = (
+            model,
+            loss_fn,
+            gamma,
+            alpha,
+            float(tau),
+            pairing,
+        )
         self.fused = bool(fused)
         self.snapshot = copy.deepcopy(model) if snapshot is None else snapshot
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.snapshot_params = [p for p in self.snapshot.parameters() if p.requires_grad]
         if [p.shape for p in self.params] != [p.shape for p in self.snapshot_params]:
             raise ValueError("snapshot must have the same trainable parameter shapes as model")
-        self.mean_grad = [torch.zeros_like(p) for p in self.params]   # ū (zero until the first refresh)
+        self.mean_grad = [torch.zeros_like(p) for p in self.params]  # ū (zero until the first refresh)
         self.tau_curr = math.nan
-        self.losses = None            # (ℓ_b(θ), ℓ_b(θ̃)) behind the last τ_curr
-        self._step_losses = []        # pairs recorded by `correct` for pairing="current"
-        self._pending = None          # (x, ℓ_b(θ̃)) of the last fused `forward`; its gradient sits on the snapshot's .grad
-        self._kept = {}               # replay: batch index -> (ℓ_b(θ̃), ∇ℓ_b(θ̃) as one flat tensor) from the statistics pass
-        self.kept_device = None       # where `refresh(keep=...)` keeps them (None: on the parameters' device)
+        self.losses = None  # (ℓ_b(θ), ℓ_b(θ̃)) behind the last τ_curr
+        self._step_losses = []  # pairs recorded by `correct` for pairing="current"
+        self._pending = None  # (x, ℓ_b(θ̃)) of the last fused `forward`; its gradient sits on the snapshot's .grad
+        self._kept = {}  # replay: batch index -> (ℓ_b(θ̃), ∇ℓ_b(θ̃) as one flat tensor) from the statistics pass
+        self.kept_device = None  # where `refresh(keep=...)` keeps them (None: on the parameters' device)
 
     @property
     def coef(self) -> float:
@@ -114,34 +145,41 @@ class GradientCorrection:
         gs = torch.autograd.grad(loss, params, allow_unused=True)
         return [torch.zeros_like(p) if g is None else g for g, p in zip(gs, params)]
 
-    def refresh(self, batches: Iterable,
-                keep: Iterable[int] | None = None):   # replay: the step index of each batch; its gradient is kept for `correct`
+    def refresh(
+        self, batches: Iterable, keep: Iterable[int] | None = None
+    ):  # replay: the step index of each batch; its gradient is kept for `correct`
         """Epoch-start statistics pass over `batches` of (x, y) — or (x, y, w), a rank's slice and its share w
         (13_distributed) — update τ and ū, then θ̃ ← θ (keeping each batch's gradient for `keep`)."""
-        self.model.train(); self.snapshot.train()
+        self.model.train()
+        self.snapshot.train()
         total = [torch.zeros_like(p) for p in self.params]
         losses, snap_losses, n = [], [], 0
         self._kept, keep = {}, (iter(keep) if keep is not None else None)
         for x, y, *w in batches:
-            w = w[0] if w else 1.0                                     # N ranks: the slice's share of the batch mean
+            w = w[0] if w else 1.0  # N ranks: the slice's share of the batch mean
             loss = weigh(self.loss_fn(self.model(x), y), w)
             grads = self._grads(loss, self.params)
             torch._foreach_add_(total, grads)
-            if keep is not None:                                       # ∇ℓ_b(θ_e) is ∇ℓ_b(θ̃) of this epoch's step on batch b
+            if keep is not None:  # ∇ℓ_b(θ_e) is ∇ℓ_b(θ̃) of this epoch's step on batch b
                 flat = torch.cat([g.reshape(-1) for g in grads])
-                if self.kept_device is not None:                       # host memory, pinned when the copy comes from a GPU (streamed back)
+                if self.kept_device is not None:  # host memory, pinned when the copy comes from a GPU (streamed back)
                     host = torch.empty(flat.shape, dtype=flat.dtype, device=self.kept_device, pin_memory=flat.is_cuda)
                     flat = host.copy_(flat, non_blocking=flat.is_cuda)
                 self._kept[next(keep)] = (loss.detach(), flat)
             losses.append(loss.detach())
             if self.pairing == "lagged":
-                with torch.no_grad(): snap_losses.append(weigh(self.loss_fn(self.snapshot(x), y), w).detach())
+                with torch.no_grad():
+                    snap_losses.append(weigh(self.loss_fn(self.snapshot(x), y), w).detach())
             n += 1
-        if n == 0: raise ValueError("refresh needs at least one batch")
-        total = all_reduce_mean(total)                                # N ranks: their slices of each batch make up the batch
-        if self.pairing == "lagged": self.losses = tuple(all_reduce_mean([torch.stack(losses), torch.stack(snap_losses)]))
-        elif self._step_losses: self.losses = tuple(all_reduce_mean([torch.stack(self._step_losses)])[0].unbind(1))
-        else: self.losses = None
+        if n == 0:
+            raise ValueError("refresh needs at least one batch")
+        total = all_reduce_mean(total)  # N ranks: their slices of each batch make up the batch
+        if self.pairing == "lagged":
+            self.losses = tuple(all_reduce_mean([torch.stack(losses), torch.stack(snap_losses)]))
+        elif self._step_losses:
+            self.losses = tuple(all_reduce_mean([torch.stack(self._step_losses)])[0].unbind(1))
+        else:
+            self.losses = None
         self._step_losses = []
         self.tau_curr = tau_estimate(*self.losses).item() if self.losses is not None else math.nan
         if math.isfinite(self.tau_curr) or (self.losses is not None and self.nonfinite_tau == "propagate"):
@@ -153,51 +191,78 @@ class GradientCorrection:
         "`(output, loss)` of the model on (x, y); when fused, θ̃ runs in the same call and `loss.backward()` also yields ∇ℓ_b(θ̃)."
         self._pending = None
         if not (self.fused and self.coef != 0 and self.model.training):
-            out = (self.model if model_fn is None else model_fn)(x)   # model_fn: e.g. a torch.compile'd model (no bool(): it has no len)
+            out = (self.model if model_fn is None else model_fn)(
+                x
+            )  # model_fn: e.g. a torch.compile'd model (no bool(): it has no len)
             return out, self.loss_fn(out, y)
-        for q in self.snapshot_params: q.grad = None
+        for q in self.snapshot_params:
+            q.grad = None
         self.snapshot.train()
         out, snap_out = paired_forward(self.model, self.snapshot, x)
         loss, snap_loss = self.loss_fn(out, y), self.loss_fn(snap_out, y)
         self._pending = (x, snap_loss.detach())
-        return out, loss + (snap_loss - snap_loss.detach())   # value ℓ_b(θ); gradient also reaches θ̃
+        return out, loss + (snap_loss - snap_loss.detach())  # value ℓ_b(θ); gradient also reaches θ̃
 
     def _fused_snapshot_grads(self, x):
         "ℓ_b(θ̃) and ∇ℓ_b(θ̃) left by a fused `forward` + `backward` on this `x`, else None."
         pending, self._pending = self._pending, None
-        if pending is None: return None
+        if pending is None:
+            return None
         grads = [q.grad for q in self.snapshot_params]
-        for q in self.snapshot_params: q.grad = None
-        if pending[0] is not x or all(g is None for g in grads): return None   # another batch, or no backward ran
+        for q in self.snapshot_params:
+            q.grad = None
+        if pending[0] is not x or all(g is None for g in grads):
+            return None  # another batch, or no backward ran
         return pending[1], [torch.zeros_like(q) if g is None else g for g, q in zip(grads, self.snapshot_params)]
 
-    def correct(self, x, y, loss: torch.Tensor | None = None,
-                index: int | None = None,      # the step's batch index in the epoch: replays a kept gradient if there is one
-                weight: float = 1.0):          # N ranks: this slice's share of the batch mean (13_distributed)
+    def correct(
+        self,
+        x,
+        y,
+        loss: torch.Tensor | None = None,
+        index: int | None = None,  # the step's batch index in the epoch: replays a kept gradient if there is one
+        weight: float = 1.0,
+    ):  # N ranks: this slice's share of the batch mean (13_distributed)
         "Add γτ(ū − ∇ℓ_b(θ̃)) to the `.grad` of every parameter; call after `loss.backward()`, before `optimizer.step()`."
-        if self.coef == 0: return
+        if self.coef == 0:
+            return
         fused = self._fused_snapshot_grads(x)
         kept = self._kept.pop(index, None) if index is not None else None
-        if fused is not None: snap_loss, snap_grads = fused
-        elif kept is not None:                                         # replay: the statistics pass computed it on this very batch
+        if fused is not None:
+            snap_loss, snap_grads = fused
+        elif kept is not None:  # replay: the statistics pass computed it on this very batch
             snap_loss, flat = kept
             flat = flat.to(self.params[0].device, non_blocking=True)
-            snap_grads = all_reduce_mean([f.view_as(p) for f, p in zip(flat.split([p.numel() for p in self.params]), self.params)])
+            snap_grads = all_reduce_mean(
+                [f.view_as(p) for f, p in zip(flat.split([p.numel() for p in self.params]), self.params)]
+            )
         else:
             self.snapshot.train()
             snap_loss = weigh(self.loss_fn(self.snapshot(x), y), weight)
-            snap_grads = all_reduce_mean(self._grads(snap_loss, self.snapshot_params))   # N ranks: as DDP averages the model's
+            snap_grads = all_reduce_mean(
+                self._grads(snap_loss, self.snapshot_params)
+            )  # N ranks: as DDP averages the model's
         for p in self.params:
-            if p.grad is None: p.grad = torch.zeros_like(p)
-        torch._foreach_add_([p.grad for p in self.params], torch._foreach_sub(self.mean_grad, snap_grads), alpha=self.coef)
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        torch._foreach_add_(
+            [p.grad for p in self.params], torch._foreach_sub(self.mean_grad, snap_grads), alpha=self.coef
+        )
         if self.pairing == "current":
-            if loss is None: raise ValueError('pairing="current" needs the model\'s loss: correct(x, y, loss)')
+            if loss is None:
+                raise ValueError('pairing="current" needs the model\'s loss: correct(x, y, loss)')
             self._step_losses.append(torch.stack([weigh(loss.detach(), weight), snap_loss.detach()]))
 
     def state_dict(self) -> dict:
         "Everything needed to resume: snapshot, ū, τ, τ_curr and the recorded loss pairs."
-        return {"snapshot": self.snapshot.state_dict(), "mean_grad": [g.clone() for g in self.mean_grad],
-                "tau": self.tau, "tau_curr": self.tau_curr, "losses": self.losses, "step_losses": list(self._step_losses)}
+        return {
+            "snapshot": self.snapshot.state_dict(),
+            "mean_grad": [g.clone() for g in self.mean_grad],
+            "tau": self.tau,
+            "tau_curr": self.tau_curr,
+            "losses": self.losses,
+            "step_losses": list(self._step_losses),
+        }
 
     def load_state_dict(self, state: dict):
         self.snapshot.load_state_dict(state["snapshot"])
@@ -205,4 +270,5 @@ class GradientCorrection:
         self.tau, self.tau_curr, self.losses = state["tau"], state["tau_curr"], state["losses"]
         self._step_losses = list(state["step_losses"])
 
-    def __repr__(self): return f"GradientCorrection(γ={self.gamma}, τ={self.tau:.4f}, τ_curr={self.tau_curr:.4f}, α={self.alpha}, pairing={self.pairing}, fused={self.fused})"
+    def __repr__(self):
+        return f"GradientCorrection(γ={self.gamma}, τ={self.tau:.4f}, τ_curr={self.tau_curr:.4f}, α={self.alpha}, pairing={self.pairing}, fused={self.fused})"

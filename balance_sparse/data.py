@@ -23,9 +23,10 @@ __all__ = ['VAL_SPLITS', 'AUTHORS_NORMALIZATION', 'DATASETS', 'CROPS', 'channel_
            'dataloader_pipeline']
 
 # %% ../nbs/05_data.ipynb #73935202
-def channel_stats(x: torch.Tensor, # N×C×H×W images; uint8 is read as 0..255 and reported in 0..1 units
-                  chunk: int = 8192, # images per chunk, bounds the float64 temporaries
-                 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def channel_stats(
+    x: torch.Tensor,  # N×C×H×W images; uint8 is read as 0..255 and reported in 0..1 units
+    chunk: int = 8192,  # images per chunk, bounds the float64 temporaries
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
     "Per-channel mean and (population) std of `x` over images and pixels, as two tuples of floats."
     if x.ndim != 4 or x.shape[0] == 0:
         raise ValueError(f"channel_stats expects a non-empty N×C×H×W tensor, got shape {tuple(x.shape)}")
@@ -33,7 +34,7 @@ def channel_stats(x: torch.Tensor, # N×C×H×W images; uint8 is read as 0..255 
     s = torch.zeros(x.shape[1], dtype=torch.float64)
     s2 = torch.zeros_like(s)
     for i in range(0, x.shape[0], chunk):
-        c = x[i:i + chunk].to(torch.float64).div_(scale)
+        c = x[i : i + chunk].to(torch.float64).div_(scale)
         s += c.sum((0, 2, 3)).cpu()
         s2 += c.square().sum((0, 2, 3)).cpu()
     n = x.shape[0] * x.shape[2] * x.shape[3]
@@ -45,18 +46,21 @@ def channel_stats(x: torch.Tensor, # N×C×H×W images; uint8 is read as 0..255 
 @dataclass
 class Splits:
     "Train/val/test `(x uint8 N×3×H×W, y int64 N)` pairs plus class count and train-split channel statistics."
+
     train: tuple[torch.Tensor, torch.Tensor]
-    val: tuple[torch.Tensor, torch.Tensor] | None # None when no validation split was requested
+    val: tuple[torch.Tensor, torch.Tensor] | None  # None when no validation split was requested
     test: tuple[torch.Tensor, torch.Tensor]
     num_classes: int
-    mean: tuple[float, ...] # per-channel mean of the train split, 0..1 units
-    std: tuple[float, ...] # per-channel std of the train split, 0..1 units
+    mean: tuple[float, ...]  # per-channel mean of the train split, 0..1 units
+    std: tuple[float, ...]  # per-channel std of the train split, 0..1 units
     name: str
 
     def __repr__(self):
         n = lambda p: 0 if p is None else len(p[1])
-        return (f"Splits({self.name!r}, num_classes={self.num_classes}, train={n(self.train)}, "
-                f"val={n(self.val)}, test={n(self.test)}, image={tuple(self.train[0].shape[1:])})")
+        return (
+            f"Splits({self.name!r}, num_classes={self.num_classes}, train={n(self.train)}, "
+            f"val={n(self.val)}, test={n(self.test)}, image={tuple(self.train[0].shape[1:])})"
+        )
 
 
 def _make_splits(name, x_train, y_train, x_test, y_test, num_classes, val_idx=None):
@@ -72,36 +76,55 @@ def _make_splits(name, x_train, y_train, x_test, y_test, num_classes, val_idx=No
 
 # %% ../nbs/05_data.ipynb #300721cf
 _CIFAR = {
-    "cifar10": dict(folder="cifar-10-batches-py", train=[f"data_batch_{i}" for i in range(1, 6)],
-                    test=["test_batch"], meta="batches.meta", num_classes=10, title="CIFAR-10",
-                    archive="cifar-10-python.tar.gz"),
-    "cifar100": dict(folder="cifar-100-python", train=["train"], test=["test"], meta="meta",
-                     num_classes=100, title="CIFAR-100", archive="cifar-100-python.tar.gz"),
+    "cifar10": dict(
+        folder="cifar-10-batches-py",
+        train=[f"data_batch_{i}" for i in range(1, 6)],
+        test=["test_batch"],
+        meta="batches.meta",
+        num_classes=10,
+        title="CIFAR-10",
+        archive="cifar-10-python.tar.gz",
+    ),
+    "cifar100": dict(
+        folder="cifar-100-python",
+        train=["train"],
+        test=["test"],
+        meta="meta",
+        num_classes=100,
+        title="CIFAR-100",
+        archive="cifar-100-python.tar.gz",
+    ),
 }
 
 
 class _Py2Pickler(pickle._Pickler):
     "Protocol-2 pickler that writes `bytes` as Python-2 `str` (as in the original CIFAR files)."
+
     dispatch = pickle._Pickler.dispatch.copy()
 
     def _save_py2_str(self, obj):
         n = len(obj)
-        if n < 256: self.write(pickle.SHORT_BINSTRING + bytes([n]) + obj)
-        else: self.write(pickle.BINSTRING + struct.pack("<i", n) + obj)
+        if n < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([n]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", n) + obj)
         self.memoize(obj)
+
     dispatch[bytes] = _save_py2_str
 
 
 def _dump_py2(obj, path):
-    with open(path, "wb") as f: _Py2Pickler(f, protocol=2).dump(obj)
+    with open(path, "wb") as f:
+        _Py2Pickler(f, protocol=2).dump(obj)
 
 # %% ../nbs/05_data.ipynb #30a0eecb
-def write_fake_cifar(root, # directory that will contain `cifar-10-batches-py/` or `cifar-100-python/`
-                     name: str = "cifar10", # "cifar10" or "cifar100"
-                     n_train: int = 1000, # training images (CIFAR-10: spread over the 5 batch files)
-                     n_test: int = 200, # test images
-                     seed: int = 0,
-                    ) -> Path:
+def write_fake_cifar(
+    root,  # directory that will contain `cifar-10-batches-py/` or `cifar-100-python/`
+    name: str = "cifar10",  # "cifar10" or "cifar100"
+    n_train: int = 1000,  # training images (CIFAR-10: spread over the 5 batch files)
+    n_test: int = 200,  # test images
+    seed: int = 0,
+) -> Path:
     "Write random images in the exact on-disk layout of the CIFAR python archives; returns the dataset folder."
     if name not in _CIFAR:
         raise ValueError(f"name must be one of {sorted(_CIFAR)}, got {name!r}")
@@ -122,9 +145,13 @@ def write_fake_cifar(root, # directory that will contain `cifar-10-batches-py/` 
 
     def batch(n, batch_label, offset):
         data, labels = images_labels(n)
-        d = {b"batch_label": batch_label, b"data": data,
-             b"filenames": [b"fake_%06d.png" % (offset + i) for i in range(n)]}
-        if name == "cifar10": d[b"labels"] = labels.tolist()
+        d = {
+            b"batch_label": batch_label,
+            b"data": data,
+            b"filenames": [b"fake_%06d.png" % (offset + i) for i in range(n)],
+        }
+        if name == "cifar10":
+            d[b"labels"] = labels.tolist()
         else:
             d[b"fine_labels"] = labels.tolist()
             d[b"coarse_labels"] = (labels // 5).tolist()  # 20 superclasses of 5 fine classes
@@ -135,13 +162,14 @@ def write_fake_cifar(root, # directory that will contain `cifar-10-batches-py/` 
         for i, (fn, n) in enumerate(zip(spec["train"], sizes)):
             _dump_py2(batch(n, b"training batch %d of 5" % (i + 1), sum(sizes[:i])), folder / fn)
         _dump_py2(batch(n_test, b"testing batch 1 of 1", n_train), folder / "test_batch")
-        meta = {b"num_cases_per_batch": sizes[0], b"num_vis": 3072,
-                b"label_names": [b"class_%d" % i for i in range(k)]}
+        meta = {b"num_cases_per_batch": sizes[0], b"num_vis": 3072, b"label_names": [b"class_%d" % i for i in range(k)]}
     else:
         _dump_py2(batch(n_train, b"training", 0), folder / "train")
         _dump_py2(batch(n_test, b"testing", n_train), folder / "test")
-        meta = {b"fine_label_names": [b"fine_%d" % i for i in range(k)],
-                b"coarse_label_names": [b"coarse_%d" % i for i in range(k // 5)]}
+        meta = {
+            b"fine_label_names": [b"fine_%d" % i for i in range(k)],
+            b"coarse_label_names": [b"coarse_%d" % i for i in range(k // 5)],
+        }
     _dump_py2(meta, folder / spec["meta"])
     return folder
 
@@ -151,7 +179,8 @@ class DataNotFoundError(FileNotFoundError):
 
 
 def _read_pickle(path):
-    with open(path, "rb") as f: d = pickle.load(f, encoding="bytes")
+    with open(path, "rb") as f:
+        d = pickle.load(f, encoding="bytes")
     if not isinstance(d, dict):
         raise ValueError(f"{path} is not a CIFAR python batch file (expected a pickled dict)")
     return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in d.items()}
@@ -168,7 +197,8 @@ def _read_cifar_files(paths, num_classes):
         labels = np.asarray(d["labels"] if "labels" in d else d["fine_labels"], dtype=np.int64)
         if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
             raise ValueError(f"{p}: expected data N×3072 with N labels, got {data.shape} and {len(labels)} labels")
-        xs.append(data); ys.append(labels)
+        xs.append(data)
+        ys.append(labels)
     x = torch.from_numpy(np.concatenate(xs).reshape(-1, 3, 32, 32))
     y = torch.from_numpy(np.concatenate(ys))
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
@@ -179,14 +209,17 @@ def _read_cifar_files(paths, num_classes):
 def _download_cifar(name, data_dir, timeout=30.0):
     "Download and extract the archive with torchvision, failing fast when there is no network."
     import torchvision
+
     cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)
-    try: cls(root=str(data_dir), train=True, download=True)
-    finally: socket.setdefaulttimeout(old)
+    try:
+        cls(root=str(data_dir), train=True, download=True)
+    finally:
+        socket.setdefaulttimeout(old)
 
 
-VAL_SPLITS = ("random", "last")   # how `load_cifar` picks the validation images
+VAL_SPLITS = ("random", "last")  # how `load_cifar` picks the validation images
 
 
 def _check_val_split(val_split):
@@ -200,18 +233,20 @@ def _val_indices(n, val_fraction, seed, val_split="random"):
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     _check_val_split(val_split)
     n_val = int(round(val_fraction * n))
-    if val_split == "last": return torch.arange(n - n_val, n)
+    if val_split == "last":
+        return torch.arange(n - n_val, n)
     g = torch.Generator().manual_seed(seed)
     return torch.randperm(n, generator=g)[:n_val].sort().values
 
 # %% ../nbs/05_data.ipynb #9d612c1c
-def load_cifar(name: str, # "cifar10" or "cifar100"
-               data_dir="data", # directory containing (or to receive) `cifar-10-batches-py/` / `cifar-100-python/`
-               val_fraction: float = 0.1, # share of the training set held out for validation; 0 -> `val=None`
-               seed: int = 0, # seeds the validation split (val_split="random" only)
-               download: bool = True, # fetch the archive with torchvision when the folder is missing
-               val_split: str = "random", # "random": seeded random subset; "last": the last images in file order (the authors')
-              ) -> Splits:
+def load_cifar(
+    name: str,  # "cifar10" or "cifar100"
+    data_dir="data",  # directory containing (or to receive) `cifar-10-batches-py/` / `cifar-100-python/`
+    val_fraction: float = 0.1,  # share of the training set held out for validation; 0 -> `val=None`
+    seed: int = 0,  # seeds the validation split (val_split="random" only)
+    download: bool = True,  # fetch the archive with torchvision when the folder is missing
+    val_split: str = "random",  # "random": seeded random subset; "last": the last images in file order (the authors')
+) -> Splits:
     "Load CIFAR-10/100 from the python-format batch files as uint8 NCHW tensors with a validation split."
     if name not in _CIFAR:
         raise ValueError(f"name must be one of {sorted(_CIFAR)}, got {name!r}")
@@ -223,16 +258,22 @@ def load_cifar(name: str, # "cifar10" or "cifar100"
     missing = lambda: [f for f in expected if not (folder / f).is_file()]
     cause = None
     if missing() and download:
-        try: _download_cifar(name, data_dir)
-        except Exception as e: cause = e
+        try:
+            _download_cifar(name, data_dir)
+        except Exception as e:
+            cause = e
     if missing():
-        msg = (f"{spec['title']} not found: expected the folder {folder.resolve()}/ with files "
-               f"{', '.join(expected)} (missing: {', '.join(missing())}). Download {spec['archive']} from "
-               f"https://www.cs.toronto.edu/~kriz/cifar.html and extract it into {data_dir.resolve()}/ "
-               f"(it unpacks to {spec['folder']}/), pass data_dir= pointing at the directory that contains "
-               f"{spec['folder']}/, or run once with network access and download=True.")
-        if cause is not None: msg += f" Automatic download failed: {type(cause).__name__}: {cause}"
-        elif not download: msg += " (download=False, so no download was attempted.)"
+        msg = (
+            f"{spec['title']} not found: expected the folder {folder.resolve()}/ with files "
+            f"{', '.join(expected)} (missing: {', '.join(missing())}). Download {spec['archive']} from "
+            f"https://www.cs.toronto.edu/~kriz/cifar.html and extract it into {data_dir.resolve()}/ "
+            f"(it unpacks to {spec['folder']}/), pass data_dir= pointing at the directory that contains "
+            f"{spec['folder']}/, or run once with network access and download=True."
+        )
+        if cause is not None:
+            msg += f" Automatic download failed: {type(cause).__name__}: {cause}"
+        elif not download:
+            msg += " (download=False, so no download was attempted.)"
         raise DataNotFoundError(msg) from cause
     k = spec["num_classes"]
     x_tr, y_tr = _read_cifar_files([folder / f for f in spec["train"]], k)
@@ -240,23 +281,27 @@ def load_cifar(name: str, # "cifar10" or "cifar100"
     return _make_splits(name, x_tr, y_tr, x_te, y_te, k, _val_indices(len(y_tr), val_fraction, seed, val_split))
 
 # %% ../nbs/05_data.ipynb #5cdd0c4b
-AUTHORS_NORMALIZATION = {   # dataset -> (mean, std) per channel, 0..1 units
+AUTHORS_NORMALIZATION = {  # dataset -> (mean, std) per channel, 0..1 units
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
 }
 
 # %% ../nbs/05_data.ipynb #b328afa2
-def load_digits32(val_fraction: float = 0.1, # share of each class for validation; 0 -> `val=None`
-                  test_fraction: float = 0.2, # share of each class for test
-                  seed: int = 0, # seeds the stratified split
-                 ) -> Splits:
+def load_digits32(
+    val_fraction: float = 0.1,  # share of each class for validation; 0 -> `val=None`
+    test_fraction: float = 0.2,  # share of each class for test
+    seed: int = 0,  # seeds the stratified split
+) -> Splits:
     "scikit-learn's 8×8 digits as uint8 3×32×32 images with a seeded stratified train/val/test split."
     from sklearn.datasets import load_digits
+
     if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise ValueError(f"need 0 <= val_fraction, 0 < test_fraction and val_fraction + test_fraction < 1, "
-                         f"got {val_fraction}, {test_fraction}")
+        raise ValueError(
+            f"need 0 <= val_fraction, 0 < test_fraction and val_fraction + test_fraction < 1, "
+            f"got {val_fraction}, {test_fraction}"
+        )
     d = load_digits()
-    img = torch.from_numpy(d.images).float().mul(255 / 16)[:, None]             # N×1×8×8 in 0..255
+    img = torch.from_numpy(d.images).float().mul(255 / 16)[:, None]  # N×1×8×8 in 0..255
     img = F.interpolate(img, size=(32, 32), mode="bilinear", align_corners=False)
     x = img.round().clamp(0, 255).to(torch.uint8).repeat(1, 3, 1, 1).contiguous()
     y = torch.from_numpy(d.target).long()
@@ -265,7 +310,9 @@ def load_digits32(val_fraction: float = 0.1, # share of each class for validatio
     for c in range(10):
         idx = rng.permutation(np.flatnonzero(d.target == c))
         n_te, n_va = int(round(test_fraction * len(idx))), int(round(val_fraction * len(idx)))
-        parts["test"].append(idx[:n_te]); parts["val"].append(idx[n_te:n_te + n_va]); parts["train"].append(idx[n_te + n_va:])
+        parts["test"].append(idx[:n_te])
+        parts["val"].append(idx[n_te : n_te + n_va])
+        parts["train"].append(idx[n_te + n_va :])
     sel = {k: torch.from_numpy(np.sort(np.concatenate(v))) for k, v in parts.items()}
     pair = lambda k: (x[sel[k]], y[sel[k]])
     mean, std = channel_stats(x[sel["train"]])
@@ -274,46 +321,56 @@ def load_digits32(val_fraction: float = 0.1, # share of each class for validatio
 # %% ../nbs/05_data.ipynb #223b2e71
 DATASETS = ("cifar10", "cifar100", "digits")
 
-def load_dataset(name: str, # one of `DATASETS`
-                 data_dir="data", # where CIFAR lives (unused for digits, which ship with scikit-learn)
-                 val_fraction: float = 0.1, # share of the training data held out for validation
-                 seed: int = 0, # seeds the split
-                 download: bool = True, # CIFAR only: download when missing
-                 val_split: str = "random", # CIFAR only: "random" or "last" (see `load_cifar`); digits keeps its stratified split
-                ) -> Splits:
+
+def load_dataset(
+    name: str,  # one of `DATASETS`
+    data_dir="data",  # where CIFAR lives (unused for digits, which ship with scikit-learn)
+    val_fraction: float = 0.1,  # share of the training data held out for validation
+    seed: int = 0,  # seeds the split
+    download: bool = True,  # CIFAR only: download when missing
+    val_split: str = "random",  # CIFAR only: "random" or "last" (see `load_cifar`); digits keeps its stratified split
+) -> Splits:
     "Load a dataset by name: 'cifar10', 'cifar100' or 'digits'."
     _check_val_split(val_split)
     if name in _CIFAR:
         return load_cifar(name, data_dir, val_fraction=val_fraction, seed=seed, download=download, val_split=val_split)
-    if name == "digits": return load_digits32(val_fraction=val_fraction, seed=seed)
+    if name == "digits":
+        return load_digits32(val_fraction=val_fraction, seed=seed)
     raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
 
 # %% ../nbs/05_data.ipynb #9219f73e
 def _epoch_seed(seed: int, epoch: int) -> int:
     "A 63-bit seed that mixes `seed` and `epoch` (distinct epochs give unrelated streams)."
-    if seed < 0 or epoch < 0: raise ValueError(f"seed and epoch must be >= 0, got {seed}, {epoch}")
+    if seed < 0 or epoch < 0:
+        raise ValueError(f"seed and epoch must be >= 0, got {seed}, {epoch}")
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 def _check_xy(x, y, batch_size, mean, std, pad):
-    if x.ndim != 4: raise ValueError(f"x must be N×C×H×W, got shape {tuple(x.shape)}")
-    if y.ndim != 1 or len(y) != len(x): raise ValueError(f"y must be a vector of {len(x)} labels, got shape {tuple(y.shape)}")
+    if x.ndim != 4:
+        raise ValueError(f"x must be N×C×H×W, got shape {tuple(x.shape)}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise ValueError(f"y must be a vector of {len(x)} labels, got shape {tuple(y.shape)}")
     if x.dtype != torch.uint8 and not x.is_floating_point():
         raise ValueError(f"x must be uint8 (0..255) or floating point, got {x.dtype}")
-    if batch_size < 1: raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if (mean is None) != (std is None): raise ValueError("give both mean and std, or neither")
-    if x.dtype == torch.uint8 and mean is None: raise ValueError("uint8 inputs need mean and std (e.g. Splits.mean/.std)")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if (mean is None) != (std is None):
+        raise ValueError("give both mean and std, or neither")
+    if x.dtype == torch.uint8 and mean is None:
+        raise ValueError("uint8 inputs need mean and std (e.g. Splits.mean/.std)")
     if mean is not None and (len(mean) != x.shape[1] or len(std) != x.shape[1]):
         raise ValueError(f"mean/std need {x.shape[1]} values (one per channel), got {len(mean)} and {len(std)}")
     if not 0 <= pad < min(x.shape[2], x.shape[3]):
         raise ValueError(f"pad must be in [0, {min(x.shape[2], x.shape[3])}) for reflection, got {pad}")
 
 
-CROPS = ("pad", "resized")   # augmentation kinds of TensorLoader / dataloader_pipeline
+CROPS = ("pad", "resized")  # augmentation kinds of TensorLoader / dataloader_pipeline
 
 
 def _check_crop(crop):
-    if crop not in CROPS: raise ValueError(f"crop must be one of {', '.join(map(repr, CROPS))}, got {crop!r}")
+    if crop not in CROPS:
+        raise ValueError(f"crop must be one of {', '.join(map(repr, CROPS))}, got {crop!r}")
 
 
 def _reflect(t, n):
@@ -322,18 +379,21 @@ def _reflect(t, n):
     return torch.where(t > n - 1, 2 * (n - 1) - t, t)
 
 # %% ../nbs/05_data.ipynb #f99c5118
-_RRC_SCALE, _RRC_RATIO = (0.08, 1.0), (3 / 4, 4 / 3)     # torchvision's RandomResizedCrop defaults
+_RRC_SCALE, _RRC_RATIO = (0.08, 1.0), (3 / 4, 4 / 3)  # torchvision's RandomResizedCrop defaults
 
 
 def _central_crop(H, W, ratio):
     "torchvision's fallback box size (h, w) when no attempt is accepted."
-    if W / H < min(ratio): return int(round(W / min(ratio))), W
-    if W / H > max(ratio): return H, int(round(H * max(ratio)))
+    if W / H < min(ratio):
+        return int(round(W / min(ratio))), W
+    if W / H > max(ratio):
+        return H, int(round(H * max(ratio)))
     return H, W
 
 
-def _resized_crop_boxes(n: int, H: int, W: int, g: torch.Generator, device=None,
-                        scale=_RRC_SCALE, ratio=_RRC_RATIO, attempts: int = 10):
+def _resized_crop_boxes(
+    n: int, H: int, W: int, g: torch.Generator, device=None, scale=_RRC_SCALE, ratio=_RRC_RATIO, attempts: int = 10
+):
     "`n` RandomResizedCrop boxes `(top, left, h, w)` (int64 vectors), drawn as torchvision does, all at once."
     u = torch.rand(2, n, attempts, generator=g, device=device)
     area = (H * W) * (scale[0] + (scale[1] - scale[0]) * u[0])
@@ -341,12 +401,12 @@ def _resized_crop_boxes(n: int, H: int, W: int, g: torch.Generator, device=None,
     r = torch.exp(lr0 + (lr1 - lr0) * u[1])
     w, h = (area * r).sqrt().round().long(), (area / r).sqrt().round().long()
     ok = (w > 0) & (w <= W) & (h > 0) & (h <= H)
-    first = ok.int().argmax(1, keepdim=True)                       # first accepted attempt
+    first = ok.int().argmax(1, keepdim=True)  # first accepted attempt
     found = ok.any(1)
     fh, fw = _central_crop(H, W, ratio)
     h = torch.where(found, h.gather(1, first)[:, 0], fh)
     w = torch.where(found, w.gather(1, first)[:, 0], fw)
-    o = torch.rand(2, n, generator=g, device=device)               # uniform offsets 0..H-h, 0..W-w
+    o = torch.rand(2, n, generator=g, device=device)  # uniform offsets 0..H-h, 0..W-w
     top = torch.where(found, torch.minimum((o[0] * (H - h + 1)).long(), H - h), (H - fh) // 2)
     left = torch.where(found, torch.minimum((o[1] * (W - w + 1)).long(), W - w), (W - fw) // 2)
     return top, left, h, w
@@ -355,19 +415,23 @@ def _resized_crop_boxes(n: int, H: int, W: int, g: torch.Generator, device=None,
 def _resized_crop_sample(xb, top, left, h, w, flip=None):
     "Resize box `b` of every image of `xb` (B×C×H×W) to H×W: bilinear, align_corners=False; `flip` (B bools) mirrors."
     _, _, H, W = xb.shape
-    def coords(start, size, n):                                    # B×n grid_sample coordinates in [-1, 1]
+
+    def coords(start, size, n):  # B×n grid_sample coordinates in [-1, 1]
         size = size.to(torch.float32)[:, None]
         p = ((torch.arange(n, device=xb.device, dtype=torch.float32) + 0.5) * size / n - 0.5).clamp_min(0)
         p = torch.minimum(p, size - 1) + start.to(torch.float32)[:, None]
         return (2 * p + 1) / n - 1
+
     gy, gx = coords(top, h, H), coords(left, w, W)
-    if flip is not None: gx = torch.where(flip.view(-1, 1), gx.flip(1), gx)
-    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), -1)   # B×H×W×(x, y)
+    if flip is not None:
+        gx = torch.where(flip.view(-1, 1), gx.flip(1), gx)
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), -1)  # B×H×W×(x, y)
     return F.grid_sample(xb.to(torch.float32), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 # %% ../nbs/05_data.ipynb #004390b3
 class _EpochBatches:
     "What both loaders share: batches per epoch, and `set_epoch` (order and augmentation depend only on seed and epoch)."
+
     def set_epoch(self, epoch: int):
         "Make the next iterations replay epoch `epoch`."
         self.epoch = int(epoch)
@@ -376,25 +440,30 @@ class _EpochBatches:
         n, b = len(self.y), self.batch_size
         return n // b if self.drop_last else math.ceil(n / b)
 
+
 class TensorLoader(_EpochBatches):
     "Iterate `(float32 normalised x, y)` batches of a device-resident split, with batched on-device augmentation."
-    def __init__(self, x: torch.Tensor, # N×C×H×W, uint8 (0..255) or float
-                 y: torch.Tensor, # N labels
-                 batch_size: int = 128,
-                 *, mean=None, # per-channel mean (0..1 units for uint8 x); required for uint8 x
-                 std=None, # per-channel std, same units
-                 augment: bool = False, # random crop (see `crop`) + random horizontal flip
-                 shuffle: bool = False, # new seeded permutation every epoch
-                 device=None, # where the split lives and batches are made; default: x's device
-                 seed: int = 0, # with the epoch, determines permutation and augmentation
-                 drop_last: bool = False, # drop the last incomplete batch
-                 pad: int = 4, # padding of the random crop (crop="pad")
-                 crop: str = "pad", # "pad": reflect-pad + random crop; "resized": RandomResizedCrop (torchvision defaults)
-                ):
+
+    def __init__(
+        self,
+        x: torch.Tensor,  # N×C×H×W, uint8 (0..255) or float
+        y: torch.Tensor,  # N labels
+        batch_size: int = 128,
+        *,
+        mean=None,  # per-channel mean (0..1 units for uint8 x); required for uint8 x
+        std=None,  # per-channel std, same units
+        augment: bool = False,  # random crop (see `crop`) + random horizontal flip
+        shuffle: bool = False,  # new seeded permutation every epoch
+        device=None,  # where the split lives and batches are made; default: x's device
+        seed: int = 0,  # with the epoch, determines permutation and augmentation
+        drop_last: bool = False,  # drop the last incomplete batch
+        pad: int = 4,  # padding of the random crop (crop="pad")
+        crop: str = "pad",  # "pad": reflect-pad + random crop; "resized": RandomResizedCrop (torchvision defaults)
+    ):
         _check_xy(x, y, batch_size, mean, std, pad)
         _check_crop(crop)
         self.device = torch.device(device) if device is not None else x.device
-        self.x, self.y = x.to(self.device), y.to(self.device)     # moved once, kept in its own dtype
+        self.x, self.y = x.to(self.device), y.to(self.device)  # moved once, kept in its own dtype
         self.batch_size, self.augment, self.shuffle = batch_size, augment, shuffle
         self.seed, self.drop_last, self.pad, self.crop, self.epoch = seed, drop_last, pad, crop, 0
         as_t = lambda v: torch.tensor(v, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
@@ -405,8 +474,7 @@ class TensorLoader(_EpochBatches):
         self._cols = torch.arange(W, device=self.device) - pad
         self._chan = torch.arange(x.shape[1], device=self.device).view(1, -1, 1, 1)
 
-
-    _rrc_scale, _rrc_ratio = _RRC_SCALE, _RRC_RATIO                # crop="resized" (overridable in tests)
+    _rrc_scale, _rrc_ratio = _RRC_SCALE, _RRC_RATIO  # crop="resized" (overridable in tests)
 
     def _augment(self, xb, g):
         B, _, H, W = xb.shape
@@ -416,16 +484,18 @@ class TensorLoader(_EpochBatches):
             return _resized_crop_sample(xb, *box, flip)
         off = torch.randint(0, 2 * self.pad + 1, (2, B, 1), generator=g, device=self.device)
         flip = torch.rand(B, 1, generator=g, device=self.device) < 0.5
-        rows = _reflect(self._rows + off[0], H)                          # B×H source rows
-        cols = _reflect(self._cols + off[1], W)                          # B×W source columns
+        rows = _reflect(self._rows + off[0], H)  # B×H source rows
+        cols = _reflect(self._cols + off[1], W)  # B×W source columns
         cols = torch.where(flip, cols.flip(1), cols)
         b = torch.arange(B, device=self.device).view(B, 1, 1, 1)
         return xb[b, self._chan, rows[:, None, :, None], cols[:, None, None, :]]
 
     def _normalise(self, xb):
-        xb = xb.to(torch.float32, copy=True)                             # never a view of self.x
-        if self.x.dtype == torch.uint8: xb = xb.mul_(1.0 / 255)         # as torchvision's ToDtype(scale=True)
-        if self.mean is not None: xb = xb.sub_(self.mean).div_(self.std)  # as torchvision's Normalize
+        xb = xb.to(torch.float32, copy=True)  # never a view of self.x
+        if self.x.dtype == torch.uint8:
+            xb = xb.mul_(1.0 / 255)  # as torchvision's ToDtype(scale=True)
+        if self.mean is not None:
+            xb = xb.sub_(self.mean).div_(self.std)  # as torchvision's Normalize
         return xb
 
     def __iter__(self):
@@ -434,16 +504,22 @@ class TensorLoader(_EpochBatches):
         n, bs = len(self.y), self.batch_size
         order = torch.randperm(n, generator=g, device=self.device) if self.shuffle else None
         for i in range(len(self)):
-            idx = order[i * bs:(i + 1) * bs] if self.shuffle else slice(i * bs, (i + 1) * bs)
+            idx = order[i * bs : (i + 1) * bs] if self.shuffle else slice(i * bs, (i + 1) * bs)
             xb, yb = self.x[idx], self.y[idx]
-            if self.augment: xb = self._augment(xb, g)
+            if self.augment:
+                xb = self._augment(xb, g)
             yield self._normalise(xb), yb
 
 # %% ../nbs/05_data.ipynb #f02ab827
 class _SeededTransformDataset(torch.utils.data.Dataset):
     "Items are `(index, seed)`; the transform runs with the default CPU generator seeded by `seed`."
-    def __init__(self, x, y, transform): self.x, self.y, self.transform = x, y, transform
-    def __len__(self): return len(self.y)
+
+    def __init__(self, x, y, transform):
+        self.x, self.y, self.transform = x, y, transform
+
+    def __len__(self):
+        return len(self.y)
+
     def __getitem__(self, item):
         i, s = item
         torch.default_generator.manual_seed(s)
@@ -452,9 +528,26 @@ class _SeededTransformDataset(torch.utils.data.Dataset):
 
 class DataLoaderPipeline(_EpochBatches):
     "Batches from a `DataLoader` with per-image torchvision transforms; same interface as `TensorLoader`."
-    def __init__(self, x, y, batch_size, *, mean=None, std=None, augment=False, shuffle=False, seed=0,
-                 num_workers=0, drop_last=False, device=None, pad=4, crop="pad"):
+
+    def __init__(
+        self,
+        x,
+        y,
+        batch_size,
+        *,
+        mean=None,
+        std=None,
+        augment=False,
+        shuffle=False,
+        seed=0,
+        num_workers=0,
+        drop_last=False,
+        device=None,
+        pad=4,
+        crop="pad",
+    ):
         from torchvision.transforms import v2
+
         _check_xy(x, y, batch_size, mean, std, pad)
         _check_crop(crop)
         self.x, self.y = x.cpu(), y.cpu()
@@ -464,12 +557,16 @@ class DataLoaderPipeline(_EpochBatches):
         tf = []
         if augment:
             size = tuple(x.shape[2:])
-            tf += [v2.RandomCrop(size, padding=pad, padding_mode="reflect") if crop == "pad" else
-                   v2.RandomResizedCrop(size=size, antialias=True), v2.RandomHorizontalFlip()]
+            tf += [
+                v2.RandomCrop(size, padding=pad, padding_mode="reflect")
+                if crop == "pad"
+                else v2.RandomResizedCrop(size=size, antialias=True),
+                v2.RandomHorizontalFlip(),
+            ]
         tf.append(v2.ToDtype(torch.float32, scale=x.dtype == torch.uint8))
-        if mean is not None: tf.append(v2.Normalize(list(mean), list(std)))
+        if mean is not None:
+            tf.append(v2.Normalize(list(mean), list(std)))
         self.dataset = _SeededTransformDataset(self.x, self.y, v2.Compose(tf))
-
 
     def __iter__(self):
         g = torch.Generator().manual_seed(_epoch_seed(self.seed, self.epoch))
@@ -477,36 +574,55 @@ class DataLoaderPipeline(_EpochBatches):
         order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
         seeds = torch.randint(0, 2**62, (n,), generator=g)
         items = list(zip(order.tolist(), seeds.tolist()))
-        batches = [items[i * bs:(i + 1) * bs] for i in range(len(self))]
+        batches = [items[i * bs : (i + 1) * bs] for i in range(len(self))]
         pin = self.device is not None and self.device.type == "cuda"
-        dl = torch.utils.data.DataLoader(self.dataset, batch_sampler=batches, num_workers=self.num_workers,
-                                         pin_memory=pin, generator=g)
+        dl = torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=batches, num_workers=self.num_workers, pin_memory=pin, generator=g
+        )
         it = iter(dl)
         while True:
             state = torch.get_rng_state() if self.num_workers == 0 else None
-            try: xb, yb = next(it)
-            except StopIteration: return
+            try:
+                xb, yb = next(it)
+            except StopIteration:
+                return
             finally:
-                if state is not None: torch.set_rng_state(state)
+                if state is not None:
+                    torch.set_rng_state(state)
             if self.device is not None:
                 xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
             yield xb, yb
 
 
-def dataloader_pipeline(x: torch.Tensor, # N×C×H×W, uint8 (0..255) or float, kept on the CPU
-                        y: torch.Tensor, # N labels
-                        batch_size: int,
-                        *, mean=None, # per-channel mean (0..1 units for uint8 x)
-                        std=None, # per-channel std
-                        augment: bool = False, # random crop (see `crop`) + RandomHorizontalFlip
-                        shuffle: bool = False,
-                        seed: int = 0, # with the epoch, determines order and augmentation
-                        num_workers: int = 0, # DataLoader worker processes
-                        drop_last: bool = False,
-                        device=None, # move each batch here (pinned memory + non_blocking for CUDA)
-                        pad: int = 4, # crop="pad": RandomCrop(padding=pad, padding_mode="reflect")
-                        crop: str = "pad", # "pad", or "resized": RandomResizedCrop(size=(H, W), antialias=True)
-                       ) -> DataLoaderPipeline:
+def dataloader_pipeline(
+    x: torch.Tensor,  # N×C×H×W, uint8 (0..255) or float, kept on the CPU
+    y: torch.Tensor,  # N labels
+    batch_size: int,
+    *,
+    mean=None,  # per-channel mean (0..1 units for uint8 x)
+    std=None,  # per-channel std
+    augment: bool = False,  # random crop (see `crop`) + RandomHorizontalFlip
+    shuffle: bool = False,
+    seed: int = 0,  # with the epoch, determines order and augmentation
+    num_workers: int = 0,  # DataLoader worker processes
+    drop_last: bool = False,
+    device=None,  # move each batch here (pinned memory + non_blocking for CUDA)
+    pad: int = 4,  # crop="pad": RandomCrop(padding=pad, padding_mode="reflect")
+    crop: str = "pad",  # "pad", or "resized": RandomResizedCrop(size=(H, W), antialias=True)
+) -> DataLoaderPipeline:
     "The conventional `DataLoader` + torchvision-transforms pipeline, interchangeable with `TensorLoader`."
-    return DataLoaderPipeline(x, y, batch_size, mean=mean, std=std, augment=augment, shuffle=shuffle, seed=seed,
-                              num_workers=num_workers, drop_last=drop_last, device=device, pad=pad, crop=crop)
+    return DataLoaderPipeline(
+        x,
+        y,
+        batch_size,
+        mean=mean,
+        std=std,
+        augment=augment,
+        shuffle=shuffle,
+        seed=seed,
+        num_workers=num_workers,
+        drop_last=drop_last,
+        device=device,
+        pad=pad,
+        crop=crop,
+    )

@@ -14,46 +14,65 @@ __all__ = ['world', 'all_reduce_mean', 'shard', 'weigh', 'DistributedBatchNorm',
 # %% ../nbs/13_distributed.ipynb #a2e91e2d
 def world() -> tuple[int, int]:
     "(rank, number of processes): (0, 1) unless `torch.distributed` is initialised."
-    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
 
 def all_reduce_mean(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     "The mean of each tensor over the ranks (one flat all-reduce); the tensors themselves when there is one process."
     _, n = world()
-    if n == 1 or not tensors: return tensors
+    if n == 1 or not tensors:
+        return tensors
     flat = torch.cat([t.reshape(-1) for t in tensors])
-    dist.all_reduce(flat); flat /= n
+    dist.all_reduce(flat)
+    flat /= n
     return [f.view_as(t) for f, t in zip(flat.split([t.numel() for t in tensors]), tensors)]
+
 
 def shard(batches, rank: int, world_size: int):
     "Rank `rank`'s slice of every (x, y) batch and its weight w = N·n_r/n (`torch.tensor_split`: sizes differ by ≤ 1)."
     for x, y in batches:
-        if world_size == 1: yield x, y, 1.0; continue
+        if world_size == 1:
+            yield x, y, 1.0
+            continue
         xr, yr = x.tensor_split(world_size)[rank], y.tensor_split(world_size)[rank]
         yield xr, yr, world_size * len(yr) / len(y)
 
+
 def weigh(loss: torch.Tensor, w: float) -> torch.Tensor:
     "w·`loss`: the slice's share of the batch mean; an empty slice (w = 0, mean NaN) gives 0 and zero gradients."
-    if w == 1: return loss
+    if w == 1:
+        return loss
     return (loss.nan_to_num(0.0) if w == 0 else loss) * w
 
 # %% ../nbs/13_distributed.ipynb #4fe22ea3
 class _AllReduceSum(torch.autograd.Function):
     "Sum over the ranks; its gradient is the sum of the ranks' gradients (every rank's output depends on every input)."
+
     @staticmethod
     def forward(ctx, x):
-        x = x.clone(); dist.all_reduce(x); return x
+        x = x.clone()
+        dist.all_reduce(x)
+        return x
+
     @staticmethod
     def backward(ctx, g):
-        g = g.clone(); dist.all_reduce(g); return g
+        g = g.clone()
+        dist.all_reduce(g)
+        return g
+
 
 class DistributedBatchNorm(nn.modules.batchnorm._BatchNorm):
     "BatchNorm whose training statistics are those of the batch over all ranks (CPU and GPU); plain BatchNorm otherwise."
+
     def _check_input_dim(self, x):
-        if x.dim() < 2: raise ValueError(f"expected at least 2-D input (N, C, ...), got {x.dim()}-D")
+        if x.dim() < 2:
+            raise ValueError(f"expected at least 2-D input (N, C, ...), got {x.dim()}-D")
 
     def forward(self, x):
-        if not (self.training and world()[1] > 1): return super().forward(x)
+        if not (self.training and world()[1] > 1):
+            return super().forward(x)
         all_reduce = _AllReduceSum.apply
         dims, shape = [0, *range(2, x.dim())], [1, -1] + [1] * (x.dim() - 2)
         xf = x.to(torch.promote_types(x.dtype, torch.float32))
@@ -62,7 +81,8 @@ class DistributedBatchNorm(nn.modules.batchnorm._BatchNorm):
         centred = xf - mean.view(shape)
         var = all_reduce((centred * centred).sum(dims)) / n
         y = centred * torch.rsqrt(var + self.eps).view(shape)
-        if self.affine: y = y * self.weight.view(shape) + self.bias.view(shape)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
@@ -71,16 +91,29 @@ class DistributedBatchNorm(nn.modules.batchnorm._BatchNorm):
                 self.running_var.mul_(1 - m).add_((var * n / (n - 1)).to(self.running_var.dtype), alpha=m)
         return y.to(x.dtype)
 
+
 def sync_batchnorm(model: nn.Module, cuda: bool = False) -> nn.Module:
     "`model` with every BatchNorm replaced in place, holding the same parameters and buffers: by torch's `SyncBatchNorm` on CUDA, else by `DistributedBatchNorm`."
-    if cuda: return nn.SyncBatchNorm.convert_sync_batchnorm(model)     # fused kernels; in place below the root module
+    if cuda:
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model)  # fused kernels; in place below the root module
     for name, child in model.named_children():
         if isinstance(child, nn.modules.batchnorm._BatchNorm) and not isinstance(child, DistributedBatchNorm):
-            new = DistributedBatchNorm(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats,
-                                       device=child.running_mean.device if child.running_mean is not None else None)
+            new = DistributedBatchNorm(
+                child.num_features,
+                child.eps,
+                child.momentum,
+                child.affine,
+                child.track_running_stats,
+                device=child.running_mean.device if child.running_mean is not None else None,
+            )
             new.weight, new.bias = child.weight, child.bias
-            new.running_mean, new.running_var, new.num_batches_tracked = child.running_mean, child.running_var, child.num_batches_tracked
+            new.running_mean, new.running_var, new.num_batches_tracked = (
+                child.running_mean,
+                child.running_var,
+                child.num_batches_tracked,
+            )
             new.train(child.training)
             setattr(model, name, new)
-        else: sync_batchnorm(child)
+        else:
+            sync_batchnorm(child)
     return model

@@ -16,23 +16,44 @@ __all__ = ['PRESETS', 'DATASET_DEFAULTS', 'METHOD_DEFAULTS', 'DRIVER_DEFAULTS', 
            'train_parameters', 'load_run_data', 'build_model', 'make_first_snapshot', 'run_config', 'train_run']
 
 # %% ../nbs/11_driver.ipynb #871bb9c2
-def _public(names) -> list[str]: return sorted(n for n in names if not n.startswith("_") and n not in {"In", "Out", "get_ipython", "exit", "quit"})
+def _public(names) -> list[str]:
+    return sorted(n for n in names if not n.startswith("_") and n not in {"In", "Out", "get_ipython", "exit", "quit"})
 
-def reject_unknown_parameters(namespace: dict,   # the notebook's globals() after papermill's injected cell
-                              before: set,       # names that existed before the parameters cell
-                              known: set):       # the parameters the notebook accepts
+
+def reject_unknown_parameters(
+    namespace: dict,  # the notebook's globals() after papermill's injected cell
+    before: set,  # names that existed before the parameters cell
+    known: set,
+):  # the parameters the notebook accepts
     "Raise `NameError` naming every injected parameter the notebook does not define."
     unknown = _public(set(namespace) - set(before) - set(known))
-    if unknown: raise NameError(f"unknown parameter(s) {unknown}; the parameters are: {_public(known)}")
+    if unknown:
+        raise NameError(f"unknown parameter(s) {unknown}; the parameters are: {_public(known)}")
 
 # %% ../nbs/11_driver.ipynb #d6ab0e5d
 PRESETS = {"demo": dict(dataset="digits", model="wrn-10-1", epochs=10, batch_size=32, lr=0.05, interval=40)}
-DATASET_DEFAULTS = {"cifar100": dict(model="resnet50", lr=0.2, weight_decay=1e-4, lr_step=20000, warmup_steps=1760, crop="resized")}
-METHOD_DEFAULTS = {("cifar10", "pruning"): dict(warmup_steps=3500)}   # the reference's cifar10.Pruning target warms up the lr
-DRIVER_DEFAULTS = dict(dataset="cifar10", model="wrn-22-2", data_dir="data", run_dir=None, wandb=False, preset=None, device=None, multiplier=1)
+DATASET_DEFAULTS = {
+    "cifar100": dict(model="resnet50", lr=0.2, weight_decay=1e-4, lr_step=20000, warmup_steps=1760, crop="resized")
+}
+METHOD_DEFAULTS = {
+    ("cifar10", "pruning"): dict(warmup_steps=3500)
+}  # the reference's cifar10.Pruning target warms up the lr
+DRIVER_DEFAULTS = dict(
+    dataset="cifar10",
+    model="wrn-22-2",
+    data_dir="data",
+    run_dir=None,
+    wandb=False,
+    preset=None,
+    device=None,
+    multiplier=1,
+)
 _NONE = ("none", "null", "")
 
-def _none(v): return v is None or (isinstance(v, str) and v.strip().lower() in _NONE)
+
+def _none(v):
+    return v is None or (isinstance(v, str) and v.strip().lower() in _NONE)
+
 
 def default_run_dir(dataset: str, s: RunSettings, multiplier: int = 1) -> str:
     "runs/{dataset}/[Mx-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-clean]/density{d}/seed{s}: the folder the Makefile and train.ipynb use."
@@ -41,73 +62,124 @@ def default_run_dir(dataset: str, s: RunSettings, multiplier: int = 1) -> str:
     frac = "" if not s.correction or s.stats_fraction in (None, 1) else f"-sf{s.stats_fraction}"
     return f"runs/{dataset}/{m}{s.method}-{s.init}-{'agc' if s.correction else 'base'}{mode}{frac}{tag}/density{s.density}/seed{s.seed}"
 
+
 def train_parameters(params: dict) -> tuple[RunSettings, dict]:
     "train.ipynb's parameters as (checked `RunSettings`, checked driver options); None values come from the preset, then the dataset's recipe, then the defaults."
-    nullable = {k for k, v in RunSettings().to_dict().items() if v is None}        # where None means something (e.g. "from recipe")
+    nullable = {
+        k for k, v in RunSettings().to_dict().items() if v is None
+    }  # where None means something (e.g. "from recipe")
     params = {k: v for k, v in params.items() if v is not None or k in nullable}
     RunSettings.check_names([k for k in params if k not in DRIVER_DEFAULTS])
     preset = None if _none(params.get("preset")) else params["preset"]
-    if preset is not None and preset not in PRESETS: raise ValueError(f"preset must be one of {', '.join(PRESETS)} or None, got {preset!r}")
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)} or None, got {preset!r}")
     params = {**PRESETS.get(preset, {}), **params}
     dataset = params.get("dataset", DRIVER_DEFAULTS["dataset"])
     if not isinstance(dataset, str) or dataset.strip().lower() not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
     method = str(params.get("method", "")).strip().lower()
-    params = {**DATASET_DEFAULTS.get(dataset.strip().lower(), {}), **METHOD_DEFAULTS.get((dataset.strip().lower(), method), {}), **params}
+    params = {
+        **DATASET_DEFAULTS.get(dataset.strip().lower(), {}),
+        **METHOD_DEFAULTS.get((dataset.strip().lower(), method), {}),
+        **params,
+    }
     o = {**DRIVER_DEFAULTS, **{k: v for k, v in params.items() if k in DRIVER_DEFAULTS}, "preset": preset}
     o["dataset"] = o["dataset"].strip().lower()
-    try: get_model(str(o["model"]))                                   # a few ms: catches wrn-7-1 before any data is read
-    except ValueError: raise ValueError(f"model must be wrn-22-2, resnet50 or wrn-D-K with D = 6n+4 and K >= 1 (e.g. wrn-16-2), got {o['model']!r}") from None
+    try:
+        get_model(str(o["model"]))  # a few ms: catches wrn-7-1 before any data is read
+    except ValueError:
+        raise ValueError(
+            f"model must be wrn-22-2, resnet50 or wrn-D-K with D = 6n+4 and K >= 1 (e.g. wrn-16-2), got {o['model']!r}"
+        ) from None
     if not isinstance(o["data_dir"], (str, os.PathLike)) or not str(o["data_dir"]).strip():
         raise ValueError(f"data_dir must be a folder path, got {o['data_dir']!r}")
     o["wandb"] = parse_bool(o["wandb"], "wandb")
     o["device"] = None if _none(o["device"]) else str(resolve_device(o["device"]))
     s = RunSettings(**{k: v for k, v in params.items() if k not in DRIVER_DEFAULTS})
     m = o["multiplier"]
-    if isinstance(m, bool) or not isinstance(m, int) or m < 1: raise ValueError(f"multiplier must be a whole number >= 1 (2 for the 2× runs), got {m!r}")
-    if m != 1:                                                       # 2×/3× training: epochs, lr decay steps and the end of mask updates
-        s = s.replace(epochs=s.epochs * m, lr_step=s.lr_step * m, **({"end_step": s.end_step * m} if s.end_step is not None else {}))
-    if o["dataset"] not in AUTHORS_NORMALIZATION:                     # digits: the authors' code never saw it
-        for row, what in (("normalization", "normalises with the train statistics"), ("val_split", "keeps its stratified split")):
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise ValueError(f"multiplier must be a whole number >= 1 (2 for the 2× runs), got {m!r}")
+    if m != 1:  # 2×/3× training: epochs, lr decay steps and the end of mask updates
+        s = s.replace(
+            epochs=s.epochs * m,
+            lr_step=s.lr_step * m,
+            **({"end_step": s.end_step * m} if s.end_step is not None else {}),
+        )
+    if o["dataset"] not in AUTHORS_NORMALIZATION:  # digits: the authors' code never saw it
+        for row, what in (
+            ("normalization", "normalises with the train statistics"),
+            ("val_split", "keeps its stratified split"),
+        ):
             if s.row(row) == "authors":
                 print(f"note: the authors' code has no {row} for {o['dataset']}: it {what} ({row}='clean')")
                 s = s.replace(**{row: "clean"})
-    if s.method == "lottery" and s.mask_from is None:                 # the matching pruning run: same everything but the method
+    if s.method == "lottery" and s.mask_from is None:  # the matching pruning run: same everything but the method
         s = s.replace(mask_from=default_run_dir(o["dataset"], s.replace(method="pruning"), m))
-    if _none(o["run_dir"]): o["run_dir"] = default_run_dir(o["dataset"], s, m)
-    elif not isinstance(o["run_dir"], (str, os.PathLike)): raise ValueError(f"run_dir must be a folder path or None, got {o['run_dir']!r}")
+    if _none(o["run_dir"]):
+        o["run_dir"] = default_run_dir(o["dataset"], s, m)
+    elif not isinstance(o["run_dir"], (str, os.PathLike)):
+        raise ValueError(f"run_dir must be a folder path or None, got {o['run_dir']!r}")
     return s, o
 
 # %% ../nbs/11_driver.ipynb #0a4981df
 def load_run_data(dataset: str, data_dir, s: RunSettings):
     "(splits, mean, std) for a run: the recipe's validation split and normalisation."
-    splits = load_dataset(dataset, data_dir=data_dir, seed=s.seed, val_split="last" if s.row("val_split") == "authors" else "random")
+    splits = load_dataset(
+        dataset, data_dir=data_dir, seed=s.seed, val_split="last" if s.row("val_split") == "authors" else "random"
+    )
     mean, std = AUTHORS_NORMALIZATION[dataset] if s.row("normalization") == "authors" else (splits.mean, splits.std)
     return splits, mean, std
 
+
 def build_model(model_name: str, num_classes: int, s: RunSettings):
     "The run's network: `model_name`, or for Small-Dense its narrowed version with the sparse network's parameter count at `s.density`."
-    return small_dense(model_name, s.density, num_classes) if s.method == "small_dense" else get_model(model_name, num_classes=num_classes)
+    return (
+        small_dense(model_name, s.density, num_classes)
+        if s.method == "small_dense"
+        else get_model(model_name, num_classes=num_classes)
+    )
+
 
 def make_first_snapshot(model_name: str, num_classes: int, s: RunSettings):
     "The authors' first θ̃ (another, independently initialised instance; call right after building the model), or None."
     return build_model(model_name, num_classes, s) if s.correction and s.row("first_snapshot") == "authors" else None
 
+
 def run_config(opts: dict, s: RunSettings, net) -> dict:
     "What a driver adds to fit's config.json: the dataset, the model's name, the preset, the multiplier, Small-Dense's widths."
-    return {"dataset": opts["dataset"], "model_name": opts["model"], "preset": opts["preset"], "multiplier": opts["multiplier"],
-            **({"small_dense": net.small_dense_info} if s.method == "small_dense" else {})}
+    return {
+        "dataset": opts["dataset"],
+        "model_name": opts["model"],
+        "preset": opts["preset"],
+        "multiplier": opts["multiplier"],
+        **({"small_dense": net.small_dense_info} if s.method == "small_dense" else {}),
+    }
 
-def train_run(s: RunSettings, opts: dict, *, run_dir=None, device=None, progress: bool = True,
-              test: bool = True):                  # False (tuning): the test split is dropped on loading and never reaches fit
+
+def train_run(
+    s: RunSettings, opts: dict, *, run_dir=None, device=None, progress: bool = True, test: bool = True
+):  # False (tuning): the test split is dropped on loading and never reaches fit
     "One run from checked settings and driver options (`train_parameters`): its data, its seeded model and first snapshot, `fit`."
     splits, mean, std = load_run_data(opts["dataset"], opts["data_dir"], s)
     if not test:
-        if splits.val is None: raise ValueError(f"{opts['dataset']} gave no validation split: a run without the test split needs one")
+        if splits.val is None:
+            raise ValueError(f"{opts['dataset']} gave no validation split: a run without the test split needs one")
         splits = dataclasses.replace(splits, test=None)
     torch.manual_seed(s.seed)
     net = build_model(opts["model"], splits.num_classes, s)
     snapshot = make_first_snapshot(opts["model"], splits.num_classes, s)
-    return fit(net, splits.train, splits.test, val=splits.val, mean=mean, std=std, settings=s, snapshot=snapshot,
-               device=opts["device"] if device is None else device, run_dir=opts["run_dir"] if run_dir is None else run_dir,
-               wandb=opts["wandb"], progress=progress, config=run_config(opts, s, net))
+    return fit(
+        net,
+        splits.train,
+        splits.test,
+        val=splits.val,
+        mean=mean,
+        std=std,
+        settings=s,
+        snapshot=snapshot,
+        device=opts["device"] if device is None else device,
+        run_dir=opts["run_dir"] if run_dir is None else run_dir,
+        wandb=opts["wandb"],
+        progress=progress,
+        config=run_config(opts, s, net),
+    )

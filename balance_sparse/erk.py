@@ -11,31 +11,40 @@ __all__ = ['layer_densities']
 
 # %% ../nbs/01_erk.ipynb #e0ee008e
 def _raw_score(shape, kind: str, power: float) -> float:
-    if kind == "erk": return (sum(shape) / math.prod(shape)) ** power
+    if kind == "erk":
+        return (sum(shape) / math.prod(shape)) ** power
     n_out, n_in = shape[0], shape[1]
     return ((n_in + n_out) / (n_in * n_out)) ** power
 
-def layer_densities(shapes: dict[str, tuple],    # {layer name: weight shape}, in model order
-                    density: float,              # overall target density in (0, 1]
-                    kind: str = "erk",           # "erk", "er" or "uniform"
-                    power: float = 1.0,          # power scale on the raw ERK/ER score
-                    dense_first: bool = False    # keep the first layer dense
-                   ) -> dict[str, float]:
+
+def layer_densities(
+    shapes: dict[str, tuple],  # {layer name: weight shape}, in model order
+    density: float,  # overall target density in (0, 1]
+    kind: str = "erk",  # "erk", "er" or "uniform"
+    power: float = 1.0,  # power scale on the raw ERK/ER score
+    dense_first: bool = False,  # keep the first layer dense
+) -> dict[str, float]:
     "Per-layer densities that spend the overall `density` budget by `kind`."
-    if kind not in ("erk", "er", "uniform"): raise ValueError(f"kind must be 'erk', 'er' or 'uniform', got {kind!r}")
-    if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
+    if kind not in ("erk", "er", "uniform"):
+        raise ValueError(f"kind must be 'erk', 'er' or 'uniform', got {kind!r}")
+    if not 0 < density <= 1:
+        raise ValueError(f"density must be in (0, 1], got {density}")
     first = next(iter(shapes))
-    if kind == "uniform": return {n: 1.0 if (dense_first and n == first) else float(density) for n in shapes}
+    if kind == "uniform":
+        return {n: 1.0 if (dense_first and n == first) else float(density) for n in shapes}
     sizes = {n: math.prod(s) for n, s in shapes.items()}
     raw = {n: _raw_score(s, kind, power) for n, s in shapes.items()}
     dense = {first} if dense_first else set()
     while True:
         sparse = [n for n in shapes if n not in dense]
-        if not sparse: return {n: 1.0 for n in shapes}
+        if not sparse:
+            return {n: 1.0 for n in shapes}
         rhs = sum(int(sizes[n] * density) for n in sparse) - sum(int(sizes[n] * (1 - density)) for n in dense)
-        if rhs <= 0: raise ValueError(f"density {density} is too low for the layers kept dense ({sorted(dense)})")
+        if rhs <= 0:
+            raise ValueError(f"density {density} is too low for the layers kept dense ({sorted(dense)})")
         eps = rhs / sum(raw[n] * sizes[n] for n in sparse)
         top = max(raw[n] for n in sparse)
-        if eps * top <= 1: break
+        if eps * top <= 1:
+            break
         dense |= {n for n in sparse if raw[n] == top}
     return {n: 1.0 if n in dense else eps * raw[n] for n in shapes}

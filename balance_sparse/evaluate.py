@@ -21,61 +21,98 @@ from .train import evaluate, resolve_device
 __all__ = ['BARE_STATE_DICT', 'load_weights', 'check_fits', 'weight_density', 'evaluate_run', 'main']
 
 # %% ../nbs/12_evaluate.ipynb #5c9a827d
-BARE_STATE_DICT = "model.pt"   # a bare `model.state_dict()` a user places in a run folder
+BARE_STATE_DICT = "model.pt"  # a bare `model.state_dict()` a user places in a run folder
+
 
 def _read(path: Path, own: bool):
     "torch.load on the CPU; a file we did not write is read with weights_only=True."
-    try: return torch.load(path, map_location="cpu", weights_only=not own)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=not own)
     except Exception as e:
         why = (str(e).strip().splitlines() or [""])[0][:160]
         raise ValueError(f"{path} is unreadable ({type(e).__name__}: {why})") from None
 
+
 def _as_state_dict(obj, path) -> tuple[dict, dict | None]:
     "(model state dict, training checkpoint or None) from what a .pt file holds."
-    if isinstance(obj, dict) and isinstance(obj.get("model"), dict): return obj["model"], obj
-    if isinstance(obj, dict) and obj and all(torch.is_tensor(v) for v in obj.values()): return dict(obj), None
-    raise ValueError(f"{path} holds neither a model state dict nor a training checkpoint (a dict with 'model'): got a {type(obj).__name__}")
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+        return obj["model"], obj
+    if isinstance(obj, dict) and obj and all(torch.is_tensor(v) for v in obj.values()):
+        return dict(obj), None
+    raise ValueError(
+        f"{path} holds neither a model state dict nor a training checkpoint (a dict with 'model'): got a {type(obj).__name__}"
+    )
+
 
 def load_weights(run_dir, checkpoint=None) -> tuple[dict, Path, dict | None]:
     "(state dict, the file it came from, its training checkpoint or None for a bare state dict), looked up in the order above."
     run = RunFolder(run_dir)
     if checkpoint is not None:
         path = Path(checkpoint)
-        if not path.is_file(): raise ValueError(f"checkpoint {path} not found")
+        if not path.is_file():
+            raise ValueError(f"checkpoint {path} not found")
         state, ck = _as_state_dict(_read(path, own=False), path)
         return state, path, ck
     problems = []
     for path, own in ((run.checkpoint, True), (run.previous, True), (run.path / BARE_STATE_DICT, False)):
-        if not path.exists(): continue
-        try: obj = _read(path, own)
-        except ValueError as e: problems.append(str(e)); continue
-        if problems: warnings.warn(f"{problems[0]}; evaluating {path} instead")
+        if not path.exists():
+            continue
+        try:
+            obj = _read(path, own)
+        except ValueError as e:
+            problems.append(str(e))
+            continue
+        if problems:
+            warnings.warn(f"{problems[0]}; evaluating {path} instead")
         state, ck = _as_state_dict(obj, path)
         return state, path, ck
-    if problems: raise ValueError("; ".join(problems))
-    raise ValueError(f"{run.path} has no weights: expected checkpoint.pt, checkpoint.prev.pt or {BARE_STATE_DICT} (a model state dict), or pass checkpoint=")
+    if problems:
+        raise ValueError("; ".join(problems))
+    raise ValueError(
+        f"{run.path} has no weights: expected checkpoint.pt, checkpoint.prev.pt or {BARE_STATE_DICT} (a model state dict), or pass checkpoint="
+    )
 
 # %% ../nbs/12_evaluate.ipynb #94b4b5d6
-def _few(items, n=3) -> str: return ", ".join(map(str, items[:n])) + (", …" if len(items) > n else "")
+def _few(items, n=3) -> str:
+    return ", ".join(map(str, items[:n])) + (", …" if len(items) > n else "")
+
 
 def check_fits(model: nn.Module, state: dict, path, what: str):
     "Refuse, in one line, a state dict whose classes, keys or shapes do not fit `model` (`what` names the model and where)."
     own = model.state_dict()
     heads = [f"{n}.weight" for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    head = heads[-1] if heads else None                                   # the classifier: the last Linear layer
+    head = heads[-1] if heads else None  # the classifier: the last Linear layer
     if head in state and state[head].ndim == 2 and state[head].shape[0] != own[head].shape[0]:
-        raise ValueError(f"{path} predicts {state[head].shape[0]} classes but {what} has num_classes {own[head].shape[0]}")
+        raise ValueError(
+            f"{path} predicts {state[head].shape[0]} classes but {what} has num_classes {own[head].shape[0]}"
+        )
     missing, unexpected = [k for k in own if k not in state], [k for k in state if k not in own]
-    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
-    parts = [f"{len(v)} {label} ({_few(v)})" for label, v in (("missing keys", missing), ("unexpected keys", unexpected),
-                                                              ("shapes differ, checkpoint vs model", shapes)) if v]
-    if parts: raise ValueError(f"{path} does not fit {what}: {'; '.join(parts)}")
+    shapes = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
+    parts = [
+        f"{len(v)} {label} ({_few(v)})"
+        for label, v in (
+            ("missing keys", missing),
+            ("unexpected keys", unexpected),
+            ("shapes differ, checkpoint vs model", shapes),
+        )
+        if v
+    ]
+    if parts:
+        raise ValueError(f"{path} does not fit {what}: {'; '.join(parts)}")
+
 
 def _check_settings(ck: dict | None, path, config: dict, config_path):
     "Refuse a training checkpoint whose stored settings disagree with config.json (speed settings aside)."
     saved = (ck or {}).get("settings") or {}
     diff = {k: (v, config[k]) for k, v in saved.items() if k not in SPEED_SETTINGS and k in config and v != config[k]}
-    if diff: raise ValueError(f"{path} was saved by another run than {config_path} describes: {diff} (checkpoint, config.json)")
+    if diff:
+        raise ValueError(
+            f"{path} was saved by another run than {config_path} describes: {diff} (checkpoint, config.json)"
+        )
 
 # %% ../nbs/12_evaluate.ipynb #b7d4f87c
 def weight_density(model: nn.Module) -> tuple[dict[str, float], float]:
@@ -86,30 +123,48 @@ def weight_density(model: nn.Module) -> tuple[dict[str, float], float]:
 
 # %% ../nbs/12_evaluate.ipynb #7c4abf1a
 def _config(run: RunFolder) -> dict:
-    if not run.config.is_file(): raise ValueError(f"{run.config} not found: {run.path} is not a run folder (evaluating needs the config.json that fit() and nbs/train.ipynb write)")
-    try: config = read_json(run.config)
-    except ValueError as e: raise ValueError(f"{run.config} is not valid JSON ({e})") from None
+    if not run.config.is_file():
+        raise ValueError(
+            f"{run.config} not found: {run.path} is not a run folder (evaluating needs the config.json that fit() and nbs/train.ipynb write)"
+        )
+    try:
+        config = read_json(run.config)
+    except ValueError as e:
+        raise ValueError(f"{run.config} is not valid JSON ({e})") from None
     missing = [k for k in ("dataset", "model_name", "num_classes") if config.get(k) is None]
-    if missing: raise ValueError(f"{run.config} does not record {', '.join(missing)} (a fit() run without config={{'dataset': ..., 'model_name': ...}}), so the model cannot be rebuilt")
+    if missing:
+        raise ValueError(
+            f"{run.config} does not record {', '.join(missing)} (a fit() run without config={{'dataset': ..., 'model_name': ...}}), so the model cannot be rebuilt"
+        )
     return config
 
-def _flops(f) -> str: return f"{f / 1e9:.3f} GFLOPs" if f >= 1e9 else f"{f / 1e6:.2f} MFLOPs"
+
+def _flops(f) -> str:
+    return f"{f / 1e9:.3f} GFLOPs" if f >= 1e9 else f"{f / 1e6:.2f} MFLOPs"
+
 
 def _summary(r: dict) -> str:
-    recorded = f" (recorded in training: {100 * r['recorded_test_acc']:.2f} %)" if r["recorded_test_acc"] is not None else ""
-    lines = [f"{r['run_dir']}: {r['model_name']} on the {r['dataset']} test split ({r['n_test']} images), weights {r['checkpoint']}"
-             + (f" (epoch {r['epoch']})" if r["epoch"] is not None else "") + f", {r['device']}",
-             f"test accuracy {100 * r['test_acc']:.2f} %{recorded}, loss {r['test_loss']:.4f}",
-             f"density {r['density']:.4f} over {len(r['layer_density'])} Conv2d/Linear weights; inference {_flops(r['sparse_flops'])}"
-             f" per image ({_flops(r['dense_flops'])} dense, {r['dense_flops'] / r['sparse_flops']:.2f}x fewer)"]
+    recorded = (
+        f" (recorded in training: {100 * r['recorded_test_acc']:.2f} %)" if r["recorded_test_acc"] is not None else ""
+    )
+    lines = [
+        f"{r['run_dir']}: {r['model_name']} on the {r['dataset']} test split ({r['n_test']} images), weights {r['checkpoint']}"
+        + (f" (epoch {r['epoch']})" if r["epoch"] is not None else "")
+        + f", {r['device']}",
+        f"test accuracy {100 * r['test_acc']:.2f} %{recorded}, loss {r['test_loss']:.4f}",
+        f"density {r['density']:.4f} over {len(r['layer_density'])} Conv2d/Linear weights; inference {_flops(r['sparse_flops'])}"
+        f" per image ({_flops(r['dense_flops'])} dense, {r['dense_flops'] / r['sparse_flops']:.2f}x fewer)",
+    ]
     width = max(map(len, r["layer_density"]))
     return "\n".join(lines + [f"  {n:<{width}}  {d:.4f}" for n, d in r["layer_density"].items()])
 
-def evaluate_run(run_dir,               # a run folder: config.json plus checkpoint.pt / checkpoint.prev.pt or a bare model.pt
-                 data_dir="data",       # where the dataset lives (as the run's data_dir)
-                 device=None,           # None: CUDA if available, else CPU
-                 checkpoint=None,       # evaluate this file instead (a training checkpoint or a bare state dict)
-                ) -> dict:
+
+def evaluate_run(
+    run_dir,  # a run folder: config.json plus checkpoint.pt / checkpoint.prev.pt or a bare model.pt
+    data_dir="data",  # where the dataset lives (as the run's data_dir)
+    device=None,  # None: CUDA if available, else CPU
+    checkpoint=None,  # evaluate this file instead (a training checkpoint or a bare state dict)
+) -> dict:
     "Test loss and accuracy, per-layer density and inference FLOPs of a run's weights, without training; writes eval.json."
     run = RunFolder(run_dir)
     config = _config(run)
@@ -117,37 +172,56 @@ def evaluate_run(run_dir,               # a run folder: config.json plus checkpo
     _check_settings(ck, path, config, run.config)
     dataset, model_name, num_classes = config["dataset"], config["model_name"], config["num_classes"]
     s = RunSettings(**{k: config[k] for k in RunSettings.names() if k in config})
-    try: model = build_model(model_name, num_classes, s)               # Small-Dense: the narrowed network
-    except ValueError as e: raise ValueError(f"{run.config}: {e}") from None
+    try:
+        model = build_model(model_name, num_classes, s)  # Small-Dense: the narrowed network
+    except ValueError as e:
+        raise ValueError(f"{run.config}: {e}") from None
     check_fits(model, state, path, f"{model_name} named in {run.config}")
     device = resolve_device(device)
-    dtype = next((v.dtype for v in state.values() if v.is_floating_point()), torch.float32)   # float64 runs stay float64
+    dtype = next((v.dtype for v in state.values() if v.is_floating_point()), torch.float32)  # float64 runs stay float64
     memory_format = torch.channels_last if s.channels_last else torch.preserve_format
     model.to(dtype).load_state_dict(state)
     model = model.to(device, memory_format=memory_format)
 
     splits, mean, std = load_run_data(dataset, data_dir, s)
     x, y = splits.test
-    if splits.num_classes != num_classes: raise ValueError(f"{run.config} says num_classes {num_classes} but {dataset} has {splits.num_classes} classes")
+    if splits.num_classes != num_classes:
+        raise ValueError(f"{run.config} says num_classes {num_classes} but {dataset} has {splits.num_classes} classes")
     recorded = (config.get("data") or {}).get("test")
     if recorded is not None and recorded != data_fingerprint(x, y):
-        raise ValueError(f"the {dataset} test split in {data_dir} is not the one {run.path} was tested on (fingerprint {data_fingerprint(x, y)}, "
-                         f"{run.config} records {recorded}): pass the data_dir the run used")
-    mean, std = config.get("mean", mean), config.get("std", std)          # as recorded by the run
-    loader = (dataloader_pipeline(x, y, s.batch_size, mean=mean, std=std, device=device, num_workers=s.num_workers or 0)
-              if s.loader == "dataloader" else TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device))
+        raise ValueError(
+            f"the {dataset} test split in {data_dir} is not the one {run.path} was tested on (fingerprint {data_fingerprint(x, y)}, "
+            f"{run.config} records {recorded}): pass the data_dir the run used"
+        )
+    mean, std = config.get("mean", mean), config.get("std", std)  # as recorded by the run
+    loader = (
+        dataloader_pipeline(x, y, s.batch_size, mean=mean, std=std, device=device, num_workers=s.num_workers or 0)
+        if s.loader == "dataloader"
+        else TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device)
+    )
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if s.amp else contextlib.nullcontext
     test_loss, test_acc = evaluate(model, loader, autocast, lambda b: b.to(dtype=dtype, memory_format=memory_format))
 
     layer_density, density = weight_density(model)
     input_size = (1, *x.shape[1:])
     last = (ck or {}).get("rows") or [{}]
-    result = {"run_dir": str(run.path), "checkpoint": str(path), "epoch": ck.get("epoch") if ck else None,
-              "dataset": dataset, "model_name": model_name, "n_test": len(y), "device": str(device),
-              "test_loss": test_loss, "test_acc": test_acc,
-              "recorded_test_loss": last[-1].get("test_loss"), "recorded_test_acc": last[-1].get("test_acc"),   # the checkpoint's last metrics row
-              "density": density, "layer_density": layer_density,
-              "dense_flops": dense_flops(model, input_size), "sparse_flops": sparse_flops(model, layer_density, input_size)}
+    result = {
+        "run_dir": str(run.path),
+        "checkpoint": str(path),
+        "epoch": ck.get("epoch") if ck else None,
+        "dataset": dataset,
+        "model_name": model_name,
+        "n_test": len(y),
+        "device": str(device),
+        "test_loss": test_loss,
+        "test_acc": test_acc,
+        "recorded_test_loss": last[-1].get("test_loss"),
+        "recorded_test_acc": last[-1].get("test_acc"),  # the checkpoint's last metrics row
+        "density": density,
+        "layer_density": layer_density,
+        "dense_flops": dense_flops(model, input_size),
+        "sparse_flops": sparse_flops(model, layer_density, input_size),
+    }
     write_json(run.path / "eval.json", result)
     print(_summary(result) + f"\nwrote {run.path / 'eval.json'}")
     return result
@@ -155,14 +229,18 @@ def evaluate_run(run_dir,               # a run folder: config.json plus checkpo
 # %% ../nbs/12_evaluate.ipynb #3ddc7dae
 def main(argv=None):
     "Command line: evaluate RUN (see `evaluate_run`); exit 1 with one line when the run cannot be evaluated."
-    p = argparse.ArgumentParser(prog="balance_sparse.evaluate", description="Evaluate a run's checkpoint (or a bare model.pt "
-                                "state dict in its folder) on its test split without training, and write RUN/eval.json.")
+    p = argparse.ArgumentParser(
+        prog="balance_sparse.evaluate",
+        description="Evaluate a run's checkpoint (or a bare model.pt "
+        "state dict in its folder) on its test split without training, and write RUN/eval.json.",
+    )
     p.add_argument("run", metavar="RUN", help="the run folder (holds config.json)")
     p.add_argument("--data-dir", default="data", help="where the dataset lives (default: data)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: CUDA if available)")
     p.add_argument("--checkpoint", default=None, help="evaluate this .pt file instead of the run's own")
     a = p.parse_args(argv)
-    try: return evaluate_run(a.run, a.data_dir, a.device, a.checkpoint)
-    except (ValueError, OSError) as e:                                    # refusals, missing data (DataNotFoundError)
+    try:
+        return evaluate_run(a.run, a.data_dir, a.device, a.checkpoint)
+    except (ValueError, OSError) as e:  # refusals, missing data (DataNotFoundError)
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)

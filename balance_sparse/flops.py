@@ -16,6 +16,7 @@ import torch.nn as nn
 def _flop_counter(model: nn.Module, input_size, device=None):
     "Run one forward pass of `model` on a zero input of `input_size` under `FlopCounterMode`; return the counter."
     from torch.utils.flop_counter import FlopCounterMode
+
     if len(input_size) < 2 or input_size[0] < 1:
         raise ValueError(f"input_size must be (batch, ...) with batch >= 1, got {tuple(input_size)}")
     if device is not None and str(device) == "meta":
@@ -30,16 +31,19 @@ def _flop_counter(model: nn.Module, input_size, device=None):
     counter = FlopCounterMode(display=False)
     try:
         with counter, torch.no_grad():
-            net(torch.zeros(*input_size, device=dev, dtype=next((q.dtype for q in net.parameters()), None)))   # the model's dtype
+            net(
+                torch.zeros(*input_size, device=dev, dtype=next((q.dtype for q in net.parameters()), None))
+            )  # the model's dtype
     finally:
         net.train(was_training)
     return counter
 
 # %% ../nbs/06_flops.ipynb #97beec32
-def layer_flops(model: nn.Module,                # network whose Conv2d/Linear weights are (to be) masked
-                input_size=(1, 3, 32, 32),       # (batch, C, H, W); counts are divided by batch
-                device=None,                     # None: the model's device; "meta": count on a meta copy
-               ) -> dict:
+def layer_flops(
+    model: nn.Module,  # network whose Conv2d/Linear weights are (to be) masked
+    input_size=(1, 3, 32, 32),  # (batch, C, H, W); counts are divided by batch
+    device=None,  # None: the model's device; "meta": count on a meta copy
+) -> dict:
     "Forward FLOPs per image of every Conv2d/Linear layer, as {weight parameter name: FLOPs}."
     counter = _flop_counter(model, input_size, device)
     counts, root, b = counter.get_flop_counts(), type(model).__name__, input_size[0]
@@ -50,6 +54,7 @@ def layer_flops(model: nn.Module,                # network whose Conv2d/Linear w
             out[f"{name}.weight"] = c // b if c % b == 0 else c / b
     return out
 
+
 def dense_flops(model: nn.Module, input_size=(1, 3, 32, 32), device=None):
     "Total forward FLOPs per image over every op `FlopCounterMode` counts."
     c = _flop_counter(model, input_size, device).get_total_flops()
@@ -57,17 +62,20 @@ def dense_flops(model: nn.Module, input_size=(1, 3, 32, 32), device=None):
     return c // b if c % b == 0 else c / b
 
 # %% ../nbs/06_flops.ipynb #43a47a6b
-def sparse_flops(model: nn.Module,             # the network
-                 densities: dict,              # {weight parameter name: density}; missing names are dense (1)
-                 input_size=(1, 3, 32, 32),    # (batch, C, H, W)
-                 device=None,                  # as in `layer_flops`
-                ) -> float:
+def sparse_flops(
+    model: nn.Module,  # the network
+    densities: dict,  # {weight parameter name: density}; missing names are dense (1)
+    input_size=(1, 3, 32, 32),  # (batch, C, H, W)
+    device=None,  # as in `layer_flops`
+) -> float:
     "Forward FLOPs per image when each masked layer runs at its density."
     lf = layer_flops(model, input_size, device)
     unknown = set(densities) - set(lf)
-    if unknown: raise ValueError(f"densities has names that are not Conv2d/Linear weights: {sorted(unknown)}")
+    if unknown:
+        raise ValueError(f"densities has names that are not Conv2d/Linear weights: {sorted(unknown)}")
     bad = {k: v for k, v in densities.items() if not 0 <= v <= 1}
-    if bad: raise ValueError(f"densities must lie in [0, 1], got {bad}")
+    if bad:
+        raise ValueError(f"densities must lie in [0, 1], got {bad}")
     other = dense_flops(model, input_size, device) - sum(lf.values())
     return sum(densities.get(k, 1.0) * f for k, f in lf.items()) + other
 
@@ -76,50 +84,62 @@ def dense_train_flops(f_dense):
     "Training FLOPs per image per step of dense training: forward + 2x backward = 3 f_D."
     return 3 * f_dense
 
+
 def static_train_flops(f_sparse):
     "Training FLOPs per image per step of Static sparse training (and of SET): 3 f_S."
     return 3 * f_sparse
 
-def rigl_train_flops(f_sparse,        # sparse forward FLOPs per image
-                     f_dense,         # dense forward FLOPs per image
-                     interval=100):   # ΔT, steps between topology updates
+
+def rigl_train_flops(
+    f_sparse,  # sparse forward FLOPs per image
+    f_dense,  # dense forward FLOPs per image
+    interval=100,
+):  # ΔT, steps between topology updates
     "Average RigL training FLOPs per image per step: (3 f_S ΔT + 2 f_S + f_D) / (ΔT + 1)."
-    if interval < 1: raise ValueError(f"interval (ΔT) must be >= 1, got {interval}")
+    if interval < 1:
+        raise ValueError(f"interval (ΔT) must be >= 1, got {interval}")
     return (3 * f_sparse * interval + 2 * f_sparse + f_dense) / (interval + 1)
 
 # %% ../nbs/06_flops.ipynb #c03d7b25
-def correction_flops(f_sparse,              # sparse forward FLOPs per image
-                     steps_per_epoch=None,  # training batches per epoch (only needed with `stats_steps` or `replayed_steps`)
-                     stats_steps=None,      # batches in the epoch-start statistics pass; None = all of them
-                     replayed_steps=0):     # steps whose snapshot gradient the statistics pass already computed (replay)
+def correction_flops(
+    f_sparse,  # sparse forward FLOPs per image
+    steps_per_epoch=None,  # training batches per epoch (only needed with `stats_steps` or `replayed_steps`)
+    stats_steps=None,  # batches in the epoch-start statistics pass; None = all of them
+    replayed_steps=0,
+):  # steps whose snapshot gradient the statistics pass already computed (replay)
     "Extra FLOPs per training image per epoch of the adaptive gradient correction: 3 f_S (× the steps not replayed) + 4 f_S (× the stats fraction)."
     frac, replayed = 1.0, 0.0
     if stats_steps is not None or replayed_steps:
         if not steps_per_epoch or steps_per_epoch < 1:
             raise ValueError(f"stats_steps and replayed_steps need steps_per_epoch >= 1, got {steps_per_epoch}")
-        if stats_steps is not None and stats_steps < 0: raise ValueError(f"stats_steps must be >= 0, got {stats_steps}")
-        if not 0 <= replayed_steps <= steps_per_epoch: raise ValueError(f"replayed_steps must be in [0, {steps_per_epoch}], got {replayed_steps}")
+        if stats_steps is not None and stats_steps < 0:
+            raise ValueError(f"stats_steps must be >= 0, got {stats_steps}")
+        if not 0 <= replayed_steps <= steps_per_epoch:
+            raise ValueError(f"replayed_steps must be in [0, {steps_per_epoch}], got {replayed_steps}")
         frac = 1.0 if stats_steps is None else stats_steps / steps_per_epoch
         replayed = replayed_steps / steps_per_epoch
     return 3 * f_sparse * (1 - replayed) + 4 * f_sparse * frac
 
 # %% ../nbs/06_flops.ipynb #ce3ddeaf
-TRAIN_METHODS = ("dense", "static", "set", "rigl", "snfs")   # the `cost` of each registry method (02_rigl)
+TRAIN_METHODS = ("dense", "static", "set", "rigl", "snfs")  # the `cost` of each registry method (02_rigl)
+
 
 def snfs_train_flops(f_sparse, f_dense):
     "SNFS per image per step: sparse forward and input gradient, but every weight's gradient (its momentum is dense): 2 f_S + f_D."
     return 2 * f_sparse + f_dense
 
 
-def epoch_train_flops(method: str,            # a cost model: one of TRAIN_METHODS
-                      f_sparse,               # sparse forward FLOPs per image (ignored for "dense")
-                      f_dense,                # dense forward FLOPs per image
-                      n_images: int,          # training images seen in the epoch
-                      interval=100,           # RigL ΔT
-                      correction=False,       # add the adaptive gradient correction's cost
-                      steps_per_epoch=None,   # passed to `correction_flops`
-                      stats_steps=None,       # passed to `correction_flops`
-                      replayed_steps=0):      # passed to `correction_flops`
+def epoch_train_flops(
+    method: str,  # a cost model: one of TRAIN_METHODS
+    f_sparse,  # sparse forward FLOPs per image (ignored for "dense")
+    f_dense,  # dense forward FLOPs per image
+    n_images: int,  # training images seen in the epoch
+    interval=100,  # RigL ΔT
+    correction=False,  # add the adaptive gradient correction's cost
+    steps_per_epoch=None,  # passed to `correction_flops`
+    stats_steps=None,  # passed to `correction_flops`
+    replayed_steps=0,
+):  # passed to `correction_flops`
     "Total training FLOPs of one epoch over `n_images`."
     if method == "dense":
         per, f = dense_train_flops(f_dense), f_dense
@@ -131,5 +151,6 @@ def epoch_train_flops(method: str,            # a cost model: one of TRAIN_METHO
         per, f = snfs_train_flops(f_sparse, f_dense), f_sparse
     else:
         raise ValueError(f"unknown method {method!r}; expected one of {TRAIN_METHODS}")
-    if correction: per = per + correction_flops(f, steps_per_epoch, stats_steps, replayed_steps)
+    if correction:
+        per = per + correction_flops(f, steps_per_epoch, stats_steps, replayed_steps)
     return n_images * per

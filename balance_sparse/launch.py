@@ -11,15 +11,19 @@ import torch
 import torch.distributed as dist
 from .driver import train_parameters, train_run
 
+# %% ../nbs/15_launch.ipynb #02ce71a3
 def parse_args(argv: list[str]) -> dict:
     "`name=value` arguments as a parameter dict (values stay strings; `multiplier` becomes an int when it is one)."
     params = {}
     for a in argv:
         name, eq, value = a.partition("=")
-        if not eq or not name: raise ValueError(f"arguments must be name=value (as papermill's -p name value), got {a!r}")
-        if name in params: raise ValueError(f"{name} is given twice")
+        if not eq or not name:
+            raise ValueError(f"arguments must be name=value (as papermill's -p name value), got {a!r}")
+        if name in params:
+            raise ValueError(f"{name} is given twice")
         params[name] = int(value) if name == "multiplier" and value.strip().lstrip("-").isdigit() else value
     return params
+
 
 def run(settings, opts: dict):
     "Join torchrun's process group if there is one and train the run `train_parameters` checked; returns fit's metrics (every rank)."
@@ -31,14 +35,21 @@ def run(settings, opts: dict):
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if cuda else "gloo")
-    try: return train_run(settings, opts, device=device, progress=(dist.get_rank() if world_size > 1 else 0) == 0)
+    try:
+        return train_run(settings, opts, device=device, progress=(dist.get_rank() if world_size > 1 else 0) == 0)
     finally:
-        if world_size > 1 and dist.is_initialized(): dist.destroy_process_group()
+        if world_size > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
 
 def main(argv=None):
     "Command line: exit 1 with one line on a bad parameter; training errors keep their traceback."
-    try: settings, opts = train_parameters(parse_args(sys.argv[1:] if argv is None else argv))   # every rank checks first
-    except (ValueError, NameError) as e: sys.exit(f"error: {e}")
+    try:
+        settings, opts = train_parameters(parse_args(sys.argv[1:] if argv is None else argv))  # every rank checks first
+    except (ValueError, NameError) as e:
+        sys.exit(f"error: {e}")
     run(settings, opts)
 
-if __name__ == "__main__" and "get_ipython" not in globals(): main()   # python -m / torchrun -m, not this notebook
+
+if __name__ == "__main__" and "get_ipython" not in globals():
+    main()  # python -m / torchrun -m, not this notebook

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import torch
 from torch import nn
-from .erk import layer_densities     # shape arithmetic only: the import goes one way
+from .erk import layer_densities  # shape arithmetic only: the import goes one way
 
 # %% auto #0
 __all__ = ['maskable_weights', 'random_mask', 'erk_densities', 'min_density', 'weights_fingerprint', 'Masking']
@@ -22,84 +22,127 @@ def maskable_weights(model: nn.Module) -> dict[str, nn.Parameter]:
 def random_mask(shape, nnz: int, generator: torch.Generator | None = None) -> torch.Tensor:
     "A `bool` tensor of `shape` with exactly `nnz` `True` entries at uniformly random positions."
     n = math.prod(shape)
-    if not 0 <= nnz <= n: raise ValueError(f"nnz must be in [0, {n}] for shape {tuple(shape)}, got {nnz}")
+    if not 0 <= nnz <= n:
+        raise ValueError(f"nnz must be in [0, {n}] for shape {tuple(shape)}, got {nnz}")
     mask = torch.zeros(n, dtype=torch.bool)
     mask[torch.randperm(n, generator=generator)[:nnz]] = True
     return mask.view(shape)
 
 # %% ../nbs/00_masking.ipynb #d7353c65
-def erk_densities(model: nn.Module, density: float, kind: str = "erk", power: float = 1.0,
-                  dense_first: bool = False) -> dict[str, float]:
+def erk_densities(
+    model: nn.Module, density: float, kind: str = "erk", power: float = 1.0, dense_first: bool = False
+) -> dict[str, float]:
     "{parameter name: density} over `model`'s masked weights (model order) for overall `density`, by `kind` (see `erk.layer_densities`)."
-    return layer_densities({n: tuple(p.shape) for n, p in maskable_weights(model).items()}, density, kind, power, dense_first)
+    return layer_densities(
+        {n: tuple(p.shape) for n, p in maskable_weights(model).items()}, density, kind, power, dense_first
+    )
+
 
 def min_density(model: nn.Module, init: str = "erk", erk_power: float = 1.0, dense_first: bool = False) -> float:
     "Smallest overall density (to 3 significant digits, rounded up) at which `Masking` gives every masked layer >= 1 nonzero."
     ws = maskable_weights(model)
+
     def ok(d):
-        try: ds = erk_densities(model, d, kind=init, power=erk_power, dense_first=dense_first)
-        except ValueError: return False                       # too low for the layers kept dense
+        try:
+            ds = erk_densities(model, d, kind=init, power=erk_power, dense_first=dense_first)
+        except ValueError:
+            return False  # too low for the layers kept dense
         return all(round(ds[n] * p.numel()) >= 1 for n, p in ws.items())
-    lo, hi = 0.0, 1.0                                         # ok(1) always: every layer is dense
+
+    lo, hi = 0.0, 1.0  # ok(1) always: every layer is dense
     for _ in range(60):
         mid = (lo + hi) / 2
-        if ok(mid): hi = mid
-        else: lo = mid
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
     step = 10 ** (math.floor(math.log10(hi)) - 2)
     d = min(1.0, float(f"{math.ceil(hi / step) * step:.3g}"))
-    while not ok(d): d = min(1.0, float(f"{d + step:.3g}"))
+    while not ok(d):
+        d = min(1.0, float(f"{d + step:.3g}"))
     return d
+
 
 def weights_fingerprint(weights: dict[str, torch.Tensor]) -> str | None:
     "SHA-1 of the names, shapes, dtypes and exact values of `weights` (None on the meta device): equal iff bit-identical."
     import hashlib
-    if any(w.device.type == "meta" for w in weights.values()): return None
+
+    if any(w.device.type == "meta" for w in weights.values()):
+        return None
     h = hashlib.sha1()
     for n, w in weights.items():
-        t = w.detach().cpu().contiguous()                  # logical order: the same for any memory format or device
-        h.update(f"{n}:{tuple(t.shape)}:{t.dtype};".encode()); h.update(t.view(-1).view(torch.uint8).numpy().tobytes())
+        t = w.detach().cpu().contiguous()  # logical order: the same for any memory format or device
+        h.update(f"{n}:{tuple(t.shape)}:{t.dtype};".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
 
 class Masking:
     "Masks for `model`'s Conv2d/Linear weights at overall `density`; call `apply()` after every optimizer step."
-    def __init__(self,
-                 model: nn.Module,
-                 density: float = 0.2,           # overall fraction of masked-layer weights that are nonzero
-                 init: str | dict = "erk",       # "erk", "er", "uniform", or {param name: density}
-                 seed: int = 0,                  # seeds the mask positions
-                 optimizer: torch.optim.Optimizer | None = None,  # its state is masked by `apply()`
-                 erk_power: float = 1.0,         # ERK power scale
-                 dense_first: bool = False,      # keep the first masked layer dense
-                 mask_init: str = "exact"):      # "exact": round(d_l·N_l) nonzeros per layer; "bernoulli": each weight on with prob d_l (the authors')
-        if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
-        if mask_init not in ("exact", "bernoulli"): raise ValueError(f"mask_init must be 'exact' or 'bernoulli', got {mask_init!r}")
+
+    def __init__(
+        self,
+        model: nn.Module,
+        density: float = 0.2,  # overall fraction of masked-layer weights that are nonzero
+        init: str | dict = "erk",  # "erk", "er", "uniform", or {param name: density}
+        seed: int = 0,  # seeds the mask positions
+        optimizer: torch.optim.Optimizer | None = None,  # its state is masked by `apply()`
+        erk_power: float = 1.0,  # ERK power scale
+        dense_first: bool = False,  # keep the first masked layer dense
+        mask_init: str = "exact",
+    ):  # "exact": round(d_l·N_l) nonzeros per layer; "bernoulli": each weight on with prob d_l (the authors')
+        if not 0 < density <= 1:
+            raise ValueError(f"density must be in (0, 1], got {density}")
+        if mask_init not in ("exact", "bernoulli"):
+            raise ValueError(f"mask_init must be 'exact' or 'bernoulli', got {mask_init!r}")
         self.model, self.optimizer, self.init = model, optimizer, init
         self.weights = maskable_weights(model)
-        if not self.weights: raise ValueError("model has no Conv2d or Linear weights to mask")
+        if not self.weights:
+            raise ValueError("model has no Conv2d or Linear weights to mask")
         if isinstance(init, dict):
             missing = set(self.weights) - set(init)
-            if missing: raise ValueError(f"init dict lacks densities for {sorted(missing)}")
+            if missing:
+                raise ValueError(f"init dict lacks densities for {sorted(missing)}")
             densities = init
-        else: densities = erk_densities(model, density, kind=init, power=erk_power, dense_first=dense_first)
+        else:
+            densities = erk_densities(model, density, kind=init, power=erk_power, dense_first=dense_first)
         gen = torch.Generator().manual_seed(seed)
         self.nnz = {n: round(densities[n] * p.numel()) for n, p in self.weights.items()}
         empty = {n: p.numel() for n, p in self.weights.items() if self.nnz[n] < 1}
         if empty:
             layers = ", ".join(f"{n} ({size} weights)" for n, size in empty.items())
-            fix = ("give each of them a density of at least 1/(its size) in the init dict" if isinstance(init, dict) else
-                   f"use density >= {min_density(model, init, erk_power, dense_first)} with init={init!r}"
-                   + (f", or init='erk' (density >= {min_density(model, 'erk', erk_power, dense_first)})" if init != "erk" else ""))
-            raise ValueError(f"density {density} with init={init if isinstance(init, str) else 'dict'!r} leaves "
-                             f"{len(empty)} masked layer(s) with 0 nonzeros: {layers}; {fix}")
-        if mask_init == "exact": self.masks = {n: random_mask(p.shape, self.nnz[n], gen).to(p.device) for n, p in self.weights.items()}
+            fix = (
+                "give each of them a density of at least 1/(its size) in the init dict"
+                if isinstance(init, dict)
+                else f"use density >= {min_density(model, init, erk_power, dense_first)} with init={init!r}"
+                + (
+                    f", or init='erk' (density >= {min_density(model, 'erk', erk_power, dense_first)})"
+                    if init != "erk"
+                    else ""
+                )
+            )
+            raise ValueError(
+                f"density {density} with init={init if isinstance(init, str) else 'dict'!r} leaves "
+                f"{len(empty)} masked layer(s) with 0 nonzeros: {layers}; {fix}"
+            )
+        if mask_init == "exact":
+            self.masks = {n: random_mask(p.shape, self.nnz[n], gen).to(p.device) for n, p in self.weights.items()}
         else:
-            self.masks = {n: (torch.rand(p.shape, generator=gen) < densities[n]).to(p.device) for n, p in self.weights.items()}
+            self.masks = {
+                n: (torch.rand(p.shape, generator=gen) < densities[n]).to(p.device) for n, p in self.weights.items()
+            }
             self.nnz = {n: int(m.sum()) for n, m in self.masks.items()}
             if any(v == 0 for v in self.nnz.values()):
-                raise ValueError(f"mask_init='bernoulli' drew no weight at all for {[n for n, v in self.nnz.items() if v == 0]}: use another seed or mask_init='exact'")
-        self.mask_state = True                   # False: the optimizer state stays dense (SNFS grows by the momentum of inactive weights)
-        self.initial_fingerprint = weights_fingerprint(self.weights)   # the dense start, before masking (Lottery checks it)
-        self._factors = None                     # masks as 0/1 in the weights' dtype, built once per mask change
+                raise ValueError(
+                    f"mask_init='bernoulli' drew no weight at all for {[n for n, v in self.nnz.items() if v == 0]}: use another seed or mask_init='exact'"
+                )
+        self.mask_state = (
+            True  # False: the optimizer state stays dense (SNFS grows by the momentum of inactive weights)
+        )
+        self.initial_fingerprint = weights_fingerprint(
+            self.weights
+        )  # the dense start, before masking (Lottery checks it)
+        self._factors = None  # masks as 0/1 in the weights' dtype, built once per mask change
         self.apply()
 
     def set_masks(self, masks: dict[str, torch.Tensor], same_nnz: bool = False):
@@ -109,21 +152,29 @@ class Masking:
             if m.shape != p.shape or m.dtype != torch.bool:
                 raise ValueError(f"mask for {n} must be a bool tensor of shape {tuple(p.shape)}")
             self.masks[n] = m.to(p.device)
-            if not same_nnz: self.nnz[n] = int(m.sum())
+            if not same_nnz:
+                self.nnz[n] = int(m.sum())
         self._factors = None
         self.apply()
 
     def _optimizer_state(self):
         "Pairs (state tensor, its weight) for every optimizer state tensor shaped like a masked weight."
-        if self.optimizer is None: return []
-        return [(v, p) for p in self.weights.values() for v in self.optimizer.state.get(p, {}).values()
-                if torch.is_tensor(v) and v.shape == p.shape]
+        if self.optimizer is None:
+            return []
+        return [
+            (v, p)
+            for p in self.weights.values()
+            for v in self.optimizer.state.get(p, {}).values()
+            if torch.is_tensor(v) and v.shape == p.shape
+        ]
 
     def _mask_factors(self) -> list[torch.Tensor]:
         "The masks as 0/1 tensors on each weight's device, in its dtype and memory format (cached until the masks or weights change)."
         ws = list(self.weights.values())
         f = self._factors
-        if f is None or any(a.device != w.device or a.dtype != w.dtype or a.stride() != w.stride() for a, w in zip(f, ws)):
+        if f is None or any(
+            a.device != w.device or a.dtype != w.dtype or a.stride() != w.stride() for a, w in zip(f, ws)
+        ):
             self.masks = {n: m.to(w.device) for (n, m), w in zip(self.masks.items(), ws)}
             f = self._factors = [torch.empty_like(w).copy_(m) for m, w in zip(self.masks.values(), ws)]  # w's layout
         return f
@@ -136,7 +187,10 @@ class Masking:
         state = self._optimizer_state() if self.mask_state else []
         if state:
             by_weight = dict(zip(map(id, ws), factors))
-            torch._foreach_mul_([v for v, _ in state], [by_weight[id(p)] if v.dtype == p.dtype else by_weight[id(p)].to(v.dtype) for v, p in state])
+            torch._foreach_mul_(
+                [v for v, _ in state],
+                [by_weight[id(p)] if v.dtype == p.dtype else by_weight[id(p)].to(v.dtype) for v, p in state],
+            )
 
     def layer_density(self) -> dict[str, float]:
         "Fraction of nonzero (unmasked) weights in each masked layer."
@@ -154,7 +208,8 @@ class Masking:
     def load_state_dict(self, state: dict):
         "Restore masks saved with `state_dict()`; checks names and shapes."
         masks = state["masks"]
-        if set(masks) != set(self.weights): raise ValueError(f"saved masks are for {sorted(masks)}, model has {sorted(self.weights)}")
+        if set(masks) != set(self.weights):
+            raise ValueError(f"saved masks are for {sorted(masks)}, model has {sorted(self.weights)}")
         self.set_masks(masks)
 
     def __repr__(self):

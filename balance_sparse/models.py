@@ -41,53 +41,74 @@ def _check_widths(widths, n: int, what: str) -> tuple:
 # %% ../nbs/04_models.ipynb #703e4143
 class WideBasicBlock(nn.Module):
     "Pre-activation basic block of a Wide ResNet, with a 1x1 projection shortcut when shape changes."
-    def __init__(self,
-                 in_planes: int,     # input channels
-                 out_planes: int,    # output channels
-                 stride: int = 1,    # stride of the first 3x3 conv (and of the shortcut)
-                 dropout: float = 0.0):  # dropout probability between the two convs
+
+    def __init__(
+        self,
+        in_planes: int,  # input channels
+        out_planes: int,  # output channels
+        stride: int = 1,  # stride of the first 3x3 conv (and of the shortcut)
+        dropout: float = 0.0,
+    ):  # dropout probability between the two convs
         super().__init__()
         self.bn1 = nn.BatchNorm2d(in_planes)
         self.conv1 = nn.Conv2d(in_planes, out_planes, 3, stride=stride, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_planes)
         self.conv2 = nn.Conv2d(out_planes, out_planes, 3, stride=1, padding=1, bias=False)
         self.dropout = dropout
-        self.shortcut = (nn.Conv2d(in_planes, out_planes, 1, stride=stride, bias=False)
-                         if in_planes != out_planes or stride != 1 else None)
+        self.shortcut = (
+            nn.Conv2d(in_planes, out_planes, 1, stride=stride, bias=False)
+            if in_planes != out_planes or stride != 1
+            else None
+        )
 
     def forward(self, x):
         pre = F.relu(self.bn1(x))
         out = self.conv1(pre)
         out = F.relu(self.bn2(out))
-        if self.dropout > 0: out = F.dropout(out, p=self.dropout, training=self.training)
+        if self.dropout > 0:
+            out = F.dropout(out, p=self.dropout, training=self.training)
         out = self.conv2(out)
         return out + (x if self.shortcut is None else self.shortcut(pre))
 
 # %% ../nbs/04_models.ipynb #1a4297d0
 class WideGroup(nn.Module):
     "A group of `n` `WideBasicBlock`s; only the first one changes width/stride. Blocks live in `.layer`."
+
     def __init__(self, n: int, in_planes: int, out_planes: int, stride: int, dropout: float = 0.0):
         super().__init__()
-        self.layer = nn.Sequential(*[WideBasicBlock(in_planes if i == 0 else out_planes, out_planes,
-                                                    stride if i == 0 else 1, dropout) for i in range(n)])
+        self.layer = nn.Sequential(
+            *[
+                WideBasicBlock(in_planes if i == 0 else out_planes, out_planes, stride if i == 0 else 1, dropout)
+                for i in range(n)
+            ]
+        )
 
-    def forward(self, x): return self.layer(x)
+    def forward(self, x):
+        return self.layer(x)
 
 # %% ../nbs/04_models.ipynb #1c70a519
 class WideResNet(nn.Module):
     "CIFAR Wide ResNet WRN-`depth`-`widen` (pre-activation basic blocks, bias-free convs)."
-    def __init__(self,
-                 depth: int = 22,         # total depth D; (D-4) must be divisible by 6
-                 widen: int = 2,          # widening factor k
-                 num_classes: int = 10,   # classifier outputs
-                 dropout: float = 0.3,    # dropout probability inside each block
-                 widths=None):            # (stem, group 1, group 2, group 3) channels; None: (16, 16k, 32k, 64k)
+
+    def __init__(
+        self,
+        depth: int = 22,  # total depth D; (D-4) must be divisible by 6
+        widen: int = 2,  # widening factor k
+        num_classes: int = 10,  # classifier outputs
+        dropout: float = 0.3,  # dropout probability inside each block
+        widths=None,
+    ):  # (stem, group 1, group 2, group 3) channels; None: (16, 16k, 32k, 64k)
         super().__init__()
         if depth < 10 or (depth - 4) % 6 != 0:
             raise ValueError(f"WideResNet depth must be 6n+4 with n>=1 (10, 16, 22, 28, ...), got {depth}")
-        if widen < 1: raise ValueError(f"widen must be a positive integer, got {widen}")
+        if widen < 1:
+            raise ValueError(f"widen must be a positive integer, got {widen}")
         n = (depth - 4) // 6
-        w = (16, 16 * widen, 32 * widen, 64 * widen) if widths is None else _check_widths(widths, 4, "stem, group 1, group 2, group 3")
+        w = (
+            (16, 16 * widen, 32 * widen, 64 * widen)
+            if widths is None
+            else _check_widths(widths, 4, "stem, group 1, group 2, group 3")
+        )
         self.widths = w
         self.conv1 = nn.Conv2d(3, w[0], 3, stride=1, padding=1, bias=False)
         self.block1 = WideGroup(n, w[0], w[1], 1, dropout)
@@ -104,14 +125,16 @@ class WideResNet(nn.Module):
         return self.fc(out)
 
 # %% ../nbs/04_models.ipynb #683982c6
-def wrn(depth: int = 22,        # total depth D = 6n+4
-        widen: int = 2,         # widening factor k
-        num_classes: int = 10,  # classifier outputs
-        dropout: float = 0.3,   # dropout probability inside each block
-        widths=None,            # explicit (stem, group 1, group 2, group 3) channels; None: (16, 16k, 32k, 64k)
-       ) -> WideResNet:
+def wrn(
+    depth: int = 22,  # total depth D = 6n+4
+    widen: int = 2,  # widening factor k
+    num_classes: int = 10,  # classifier outputs
+    dropout: float = 0.3,  # dropout probability inside each block
+    widths=None,  # explicit (stem, group 1, group 2, group 3) channels; None: (16, 16k, 32k, 64k)
+) -> WideResNet:
     "Build a CIFAR WRN-`depth`-`widen` (or the same depth with explicit `widths`)."
     return WideResNet(depth, widen, num_classes, dropout, widths)
+
 
 def wrn_22_2(num_classes: int = 10, **kwargs) -> WideResNet:
     "WRN-22-2, the CIFAR-10/100 network of the RigL and *Balance is Essence* experiments."
@@ -120,11 +143,15 @@ def wrn_22_2(num_classes: int = 10, **kwargs) -> WideResNet:
 # %% ../nbs/04_models.ipynb #71152e00
 class Bottleneck(nn.Module):
     "ResNet bottleneck block (expansion 4), post-activation, with a conv1x1+BN projection when shape changes."
+
     expansion = 4
-    def __init__(self,
-                 in_planes: int,   # input channels
-                 planes: int,      # bottleneck width; output has 4*planes channels
-                 stride: int = 1): # stride of the 3x3 conv (and of the projection)
+
+    def __init__(
+        self,
+        in_planes: int,  # input channels
+        planes: int,  # bottleneck width; output has 4*planes channels
+        stride: int = 1,
+    ):  # stride of the 3x3 conv (and of the projection)
         super().__init__()
         out = self.expansion * planes
         self.conv1 = nn.Conv2d(in_planes, planes, 1, bias=False)
@@ -135,8 +162,7 @@ class Bottleneck(nn.Module):
         self.bn3 = nn.BatchNorm2d(out)
         self.shortcut = nn.Sequential()
         if stride != 1 or in_planes != out:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, out, 1, stride=stride, bias=False),
-                                          nn.BatchNorm2d(out))
+            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, out, 1, stride=stride, bias=False), nn.BatchNorm2d(out))
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
@@ -147,10 +173,13 @@ class Bottleneck(nn.Module):
 # %% ../nbs/04_models.ipynb #a36e7685
 class CifarResNet(nn.Module):
     "CIFAR ResNet with bottleneck blocks: 3x3 stem, no max-pool, four stages, global pool, linear head."
-    def __init__(self,
-                 num_blocks=(3, 4, 6, 3),  # blocks per stage
-                 num_classes: int = 100,   # classifier outputs
-                 widths=None):             # (stem, planes of stages 1-4); None: (64, 64, 128, 256, 512)
+
+    def __init__(
+        self,
+        num_blocks=(3, 4, 6, 3),  # blocks per stage
+        num_classes: int = 100,  # classifier outputs
+        widths=None,
+    ):  # (stem, planes of stages 1-4); None: (64, 64, 128, 256, 512)
         super().__init__()
         w = (64, 64, 128, 256, 512) if widths is None else _check_widths(widths, 5, "stem, planes of stages 1-4")
         self.widths = w
@@ -173,32 +202,41 @@ class CifarResNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 # %% ../nbs/04_models.ipynb #84f31afa
-def resnet50_cifar(num_classes: int = 100,  # classifier outputs
-                   widths=None,             # explicit (stem, planes of stages 1-4); None: (64, 64, 128, 256, 512)
-                  ) -> CifarResNet:
+def resnet50_cifar(
+    num_classes: int = 100,  # classifier outputs
+    widths=None,  # explicit (stem, planes of stages 1-4); None: (64, 64, 128, 256, 512)
+) -> CifarResNet:
     "CIFAR ResNet-50 (bottleneck [3,4,6,3], 3x3 stem, no max-pool)."
     return CifarResNet((3, 4, 6, 3), num_classes, widths)
 
 # %% ../nbs/04_models.ipynb #ae3e6cb8
 _NAMED = {"wrn-22-2": wrn_22_2, "resnet50": resnet50_cifar}
 
-def get_model(name: str,              # "wrn-22-2", "resnet50", or "wrn-D-K" for any valid D, K
-              num_classes: int = 10,  # classifier outputs
-              **kwargs,               # passed on to the constructor (e.g. `dropout` for WRNs)
-             ) -> nn.Module:
+
+def get_model(
+    name: str,  # "wrn-22-2", "resnet50", or "wrn-D-K" for any valid D, K
+    num_classes: int = 10,  # classifier outputs
+    **kwargs,  # passed on to the constructor (e.g. `dropout` for WRNs)
+) -> nn.Module:
     "Build a model from its name."
     key = name.strip().lower()
-    if key in _NAMED: return _NAMED[key](num_classes=num_classes, **kwargs)
+    if key in _NAMED:
+        return _NAMED[key](num_classes=num_classes, **kwargs)
     mt = re.fullmatch(r"wrn-(\d+)-(\d+)", key)
-    if mt: return wrn(int(mt[1]), int(mt[2]), num_classes, **kwargs)
-    raise ValueError(f"unknown model {name!r}; valid names: {', '.join(_NAMED)}, or 'wrn-D-K' with D=6n+4 (e.g. 'wrn-16-2')")
+    if mt:
+        return wrn(int(mt[1]), int(mt[2]), num_classes, **kwargs)
+    raise ValueError(
+        f"unknown model {name!r}; valid names: {', '.join(_NAMED)}, or 'wrn-D-K' with D=6n+4 (e.g. 'wrn-16-2')"
+    )
 
 # %% ../nbs/04_models.ipynb #9a3e5f21
-def sparse_param_count(model: nn.Module,  # the dense network
-                       density: float,    # overall density d of its Conv2d/Linear weights, in (0, 1]
-                      ) -> int:
+def sparse_param_count(
+    model: nn.Module,  # the dense network
+    density: float,  # overall density d of its Conv2d/Linear weights, in (0, 1]
+) -> int:
     "Trainable parameters of `model` sparsified at `density`: round(d·W) for the W Conv2d/Linear weights, plus every other trainable parameter."
-    if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
+    if not 0 < density <= 1:
+        raise ValueError(f"density must be in (0, 1], got {density}")
     masked = {id(p) for p in maskable_weights(model).values()}
     params = [p for p in model.parameters() if p.requires_grad]
     w = sum(p.numel() for p in params if id(p) in masked)
@@ -213,12 +251,14 @@ def _arch(model: nn.Module) -> tuple:
         return "resnet", tuple(len(s) for s in (model.layer1, model.layer2, model.layer3, model.layer4)), model.widths
     raise ValueError(f"small-dense widths are defined for WideResNet and CifarResNet, not {type(model).__name__}")
 
+
 def _count(kind: str, blocks: tuple, widths: tuple, num_classes: int) -> int:
     "Trainable parameters of the `kind` ('wrn' or 'resnet') network with `blocks` per stage and `widths`, by formula."
     conv = lambda ci, co, k: ci * co * k * k
     bn = lambda c: 2 * c
     total, cin = conv(3, widths[0], 3), widths[0]
-    if kind == "resnet": total += bn(cin)
+    if kind == "resnet":
+        total += bn(cin)
     for g, (nb, w) in enumerate(zip(blocks, widths[1:])):
         for i in range(nb):
             project = (g > 0 and i == 0) or cin != (w if kind == "wrn" else 4 * w)  # stride 2, or width changes
@@ -230,8 +270,10 @@ def _count(kind: str, blocks: tuple, widths: tuple, num_classes: int) -> int:
                 total += conv(cin, w, 1) + bn(w) + conv(w, w, 3) + bn(w) + conv(w, out, 1) + bn(out)
                 total += conv(cin, out, 1) + bn(out) if project else 0
                 cin = out
-    if kind == "wrn": total += bn(cin)
+    if kind == "wrn":
+        total += bn(cin)
     return total + (cin + 1) * num_classes
+
 
 def _same_blocks(kind: str, widths: tuple, full: tuple) -> bool:
     "Whether the first block has a projection shortcut with `widths` exactly when it has one with `full` widths."
@@ -239,41 +281,59 @@ def _same_blocks(kind: str, widths: tuple, full: tuple) -> bool:
     return (widths[0] != e * widths[1]) == (full[0] != e * full[1])
 
 # %% ../nbs/04_models.ipynb #b2d7e915
-def small_dense_info(name: str,              # a `get_model` name: "wrn-22-2", "resnet50" or "wrn-D-K"
-                     density: float,         # overall density d of the sparse network it stands for, in (0, 1]
-                     num_classes: int = 10,  # classifier outputs
-                    ) -> dict:
+def small_dense_info(
+    name: str,  # a `get_model` name: "wrn-22-2", "resnet50" or "wrn-D-K"
+    density: float,  # overall density d of the sparse network it stands for, in (0, 1]
+    num_classes: int = 10,  # classifier outputs
+) -> dict:
     "Widths, parameter count, target (= `sparse_param_count` of the full model) and their ratio of the small-dense `name` at `density`."
-    if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
+    if not 0 < density <= 1:
+        raise ValueError(f"density must be in (0, 1], got {density}")
     full_model = get_model(name, num_classes)
     kind, blocks, full = _arch(full_model)
     target = sparse_param_count(full_model, density)
     del full_model
     count = lambda w: _count(kind, blocks, w, num_classes)
-    ks = sorted({Fraction(2 * j + 1, 2 * c) for c in full for j in range(c)})     # where some width steps up
+    ks = sorted({Fraction(2 * j + 1, 2 * c) for c in full for j in range(c)})  # where some width steps up
     path = [(k, tuple(max(1, math.floor(c * k + Fraction(1, 2))) for c in full)) for k in ks]
-    k, w0 = min(((k, w) for k, w in path if _same_blocks(kind, w, full)), key=lambda kw: (abs(count(kw[1]) - target), kw[0]))
+    k, w0 = min(
+        ((k, w) for k, w in path if _same_blocks(kind, w, full)), key=lambda kw: (abs(count(kw[1]) - target), kw[0])
+    )
     near = [tuple(x + s for x, s in zip(w0, step)) for step in itertools.product((-1, 0, 1), repeat=len(full))]
     near = [w for w in near if all(1 <= x <= c for x, c in zip(w, full)) and _same_blocks(kind, w, full)]
     widths = min(near, key=lambda w: (abs(count(w) - target), count(w), w))
     params = count(widths)
-    info = dict(model=name, num_classes=num_classes, density=density, widths=list(widths), full_widths=list(full),
-                width_multiplier=round(float(k), 6), params=params, target=target, ratio=params / target,
-                full_params=count(full))
+    info = dict(
+        model=name,
+        num_classes=num_classes,
+        density=density,
+        widths=list(widths),
+        full_widths=list(full),
+        width_multiplier=round(float(k), 6),
+        params=params,
+        target=target,
+        ratio=params / target,
+        full_params=count(full),
+    )
     if abs(info["ratio"] - 1) > 0.01:
-        raise ValueError(f"no small-dense {name} within 1% of the sparse count at density {density}: the closest "
-                         f"(widths {list(widths)}) has {params:,} params = {info['ratio']:.4f} x the target {target:,}")
+        raise ValueError(
+            f"no small-dense {name} within 1% of the sparse count at density {density}: the closest "
+            f"(widths {list(widths)}) has {params:,} params = {info['ratio']:.4f} x the target {target:,}"
+        )
     return info
 
-def small_dense(name: str,              # a `get_model` name: "wrn-22-2", "resnet50" or "wrn-D-K"
-                density: float,         # overall density d of the sparse network it stands for, in (0, 1]
-                num_classes: int = 10,  # classifier outputs
-                **kwargs,               # passed on to the constructor (e.g. `dropout` for WRNs)
-               ) -> nn.Module:
+
+def small_dense(
+    name: str,  # a `get_model` name: "wrn-22-2", "resnet50" or "wrn-D-K"
+    density: float,  # overall density d of the sparse network it stands for, in (0, 1]
+    num_classes: int = 10,  # classifier outputs
+    **kwargs,  # passed on to the constructor (e.g. `dropout` for WRNs)
+) -> nn.Module:
     "The dense `name` with widths scaled so its trainable parameters match the sparse `name` at `density` (within 1%); `.small_dense_info` holds `small_dense_info(...)`."
     info = small_dense_info(name, density, num_classes)
     model = get_model(name, num_classes, widths=tuple(info["widths"]), **kwargs)
     n = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    if n != info["params"]: raise RuntimeError(f"small-dense {name}: built {n:,} params, the formula says {info['params']:,}")
+    if n != info["params"]:
+        raise RuntimeError(f"small-dense {name}: built {n:,} params, the formula says {info['params']:,}")
     model.small_dense_info = info
     return model

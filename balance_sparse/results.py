@@ -20,96 +20,154 @@ __all__ = ['CONFIG_COLUMNS', 'SETTING', 'LAYOUT', 'CORRECTION_ONLY', 'RUN_EXTRAS
            'matrix_order', 'accuracy_cell', 'matrix_cells', 'matrix_table', 'matrix_markdown']
 
 # %% ../nbs/10_results.ipynb #c0b4ccbf
-CONFIG_COLUMNS = ["dataset", "model_name", "num_classes", "preset", "recipe", "method", "init", "correction", "correction_variant", "density", "epochs", "multiplier", "seed"]
-SETTING = ["dataset", "model_name", "recipe", "method", "init", "density", "epochs", "correction_variant",
-           "other_settings"]                                        # what a comparison holds fixed
+CONFIG_COLUMNS = [
+    "dataset",
+    "model_name",
+    "num_classes",
+    "preset",
+    "recipe",
+    "method",
+    "init",
+    "correction",
+    "correction_variant",
+    "density",
+    "epochs",
+    "multiplier",
+    "seed",
+]
+SETTING = [
+    "dataset",
+    "model_name",
+    "recipe",
+    "method",
+    "init",
+    "density",
+    "epochs",
+    "correction_variant",
+    "other_settings",
+]  # what a comparison holds fixed
 _NEEDED = ["epoch", "val_acc", "test_acc", "train_flops", "seconds"]
-_HINT = ("train some with `make demo` (quick, offline: digits) or "
-         "`papermill nbs/train.ipynb runs/.../train.ipynb -p density 0.2 -p run_dir runs/...`, then run this again")
+_HINT = (
+    "train some with `make demo` (quick, offline: digits) or "
+    "`papermill nbs/train.ipynb runs/.../train.ipynb -p density 0.2 -p run_dir runs/...`, then run this again"
+)
 
 # %% ../nbs/10_results.ipynb #787cdceb
 def _read_json(path):
-    try: return json.loads(Path(path).read_text())
-    except (OSError, ValueError): return None
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
 
-_MULTIPLIER_DIR = re.compile(r"^(\d+)x-")                           # runs/{dataset}/{M}x-{method}-... (default_run_dir)
 
-def run_multiplier(cfg: dict | None,   # the run's config.json
-                   run_dir=None,       # its folder, best relative to `runs_dir` (only folder names below it are read)
-                  ) -> int:
+_MULTIPLIER_DIR = re.compile(r"^(\d+)x-")  # runs/{dataset}/{M}x-{method}-... (default_run_dir)
+
+
+def run_multiplier(
+    cfg: dict | None,  # the run's config.json
+    run_dir=None,  # its folder, best relative to `runs_dir` (only folder names below it are read)
+) -> int:
     "The run's training-length multiplier: config.json's `multiplier` (a whole number ≥ 1), else the `{M}x-` prefix of a folder in `run_dir`, else 1."
     m = (cfg or {}).get("multiplier")
     if not isinstance(m, bool) and m is not None:
-        try: f = float(m)
-        except (TypeError, ValueError): f = math.nan
-        if math.isfinite(f) and f >= 1 and f.is_integer(): return int(f)
+        try:
+            f = float(m)
+        except (TypeError, ValueError):
+            f = math.nan
+        if math.isfinite(f) and f >= 1 and f.is_integer():
+            return int(f)
     for part in reversed(Path(run_dir).parts if run_dir is not None else ()):
         hit = _MULTIPLIER_DIR.match(part)
-        if hit and int(hit.group(1)) >= 1: return int(hit.group(1))
+        if hit and int(hit.group(1)) >= 1:
+            return int(hit.group(1))
     return 1
+
 
 def correction_variant(cfg: dict) -> str:
     "How a corrected run computed its correction, as a label: '' (the faithful schedule, full statistics pass; and every baseline), 'replay', 'same_batches', '… sf0.25'."
-    if not cfg.get("correction"): return ""
+    if not cfg.get("correction"):
+        return ""
     mode, frac = cfg.get("correction_mode") or "faithful", cfg.get("stats_fraction") or 1
     return " ".join(([] if mode == "faithful" else [mode]) + ([] if frac == 1 else [f"sf{frac:g}"]))
+
 
 def _run_info(cfg: dict, run_dir=None) -> dict:
     info = {k: cfg.get(k) for k in CONFIG_COLUMNS}
     info["correction_variant"] = correction_variant(cfg)
     info["dataset"] = info["dataset"] or "unknown"
-    info["model_name"] = info["model_name"] or cfg.get("model")        # `fit` without a name: the class name
+    info["model_name"] = info["model_name"] or cfg.get("model")  # `fit` without a name: the class name
     info["multiplier"] = run_multiplier(cfg, run_dir)
     return info
 
+
 def _check_complete(d: Path, cfg, final):
     "(metrics DataFrame, None) for a usable complete run, else (metrics or None, reason)."
-    try: m = pd.read_csv(d / "metrics.csv")
-    except FileNotFoundError: m, problem = None, "no metrics.csv"
-    except (OSError, ValueError) as e: m, problem = None, f"metrics.csv unreadable ({type(e).__name__})"
-    else: problem = None
-    if cfg is None: return m, "no readable config.json: stopped before training began (see its train.ipynb)"
-    if final is None: return m, "no final.json: still running, or killed before it could write one"
+    try:
+        m = pd.read_csv(d / "metrics.csv")
+    except FileNotFoundError:
+        m, problem = None, "no metrics.csv"
+    except (OSError, ValueError) as e:
+        m, problem = None, f"metrics.csv unreadable ({type(e).__name__})"
+    else:
+        problem = None
+    if cfg is None:
+        return m, "no readable config.json: stopped before training began (see its train.ipynb)"
+    if final is None:
+        return m, "no final.json: still running, or killed before it could write one"
     status = final.get("status")
     if status != "complete":
         detail = final.get("error") or final.get("message")
         return m, f"status {status!r}" + (f": {detail}" if detail else "")
-    if problem: return m, problem
+    if problem:
+        return m, problem
     missing = [c for c in _NEEDED if c not in m.columns]
-    if missing: return m, f"metrics.csv lacks columns {missing}"
-    if m.empty: return m, "metrics.csv has no rows"
+    if missing:
+        return m, f"metrics.csv lacks columns {missing}"
+    if m.empty:
+        return m, "metrics.csv has no rows"
     if cfg.get("epochs") is not None and len(m) != cfg["epochs"]:
         return m, f"metrics.csv has {len(m)} rows but config.json says {cfg['epochs']} epochs"
     return m, None
+
 
 def _with_labels(metrics: pd.DataFrame) -> pd.DataFrame:
     "Frames built by hand or before a label existed: '' for `correction_variant` and `other_settings`."
     missing = {c: "" for c in ("correction_variant", "other_settings") if c not in metrics.columns}
     return metrics.assign(**missing) if missing else metrics
 
+
 def _share_baselines(metrics: pd.DataFrame) -> pd.DataFrame:
     "Each baseline also serves the corrected runs of another `correction_variant` at its setting (replay, a stats fraction): its rows are repeated under that label."
     metrics = _with_labels(metrics)
     key = [c for c in SETTING if c != "correction_variant"]
-    other = metrics[metrics.correction & (metrics.correction_variant != "")][key + ["correction_variant"]].drop_duplicates()
-    if other.empty: return metrics
+    other = metrics[metrics.correction & (metrics.correction_variant != "")][
+        key + ["correction_variant"]
+    ].drop_duplicates()
+    if other.empty:
+        return metrics
     base = metrics[~metrics.correction].drop(columns="correction_variant")
     return pd.concat([metrics, base.merge(other, on=key, how="inner")[metrics.columns]], ignore_index=True)
 
 # %% ../nbs/10_results.ipynb #5ab4bb29
-LAYOUT = ("{dataset}/[{M}x-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-{recipe}]"
-          "/density{d}/seed{s}")
-_ARM_DIR = re.compile(r"(?:(?P<mult>\d+)x-)?(?P<method>[a-z_]+)-(?P<init>[a-z]+)-(?P<arm>base|agc"
-                      r"(?:-(?P<mode>replay|same_batches))?(?:-sf(?P<sf>\d*\.?\d+(?:e-?\d+)?))?)"
-                      r"(?:-(?P<recipe>[a-z]+))?")
+LAYOUT = "{dataset}/[{M}x-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-{recipe}]/density{d}/seed{s}"
+_ARM_DIR = re.compile(
+    r"(?:(?P<mult>\d+)x-)?(?P<method>[a-z_]+)-(?P<init>[a-z]+)-(?P<arm>base|agc"
+    r"(?:-(?P<mode>replay|same_batches))?(?:-sf(?P<sf>\d*\.?\d+(?:e-?\d+)?))?)"
+    r"(?:-(?P<recipe>[a-z]+))?"
+)
+
 
 def _num(text, kind=float):
-    try: return kind(text)
-    except (TypeError, ValueError): return None
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        return None
 
-def layout_problem(rel,                 # the run folder, relative to `runs_dir`
-                   cfg: dict | None,    # its config.json (None: judged by its path alone)
-                  ) -> str:
+
+def layout_problem(
+    rel,  # the run folder, relative to `runs_dir`
+    cfg: dict | None,  # its config.json (None: judged by its path alone)
+) -> str:
     "'' when `rel` is the folder a sweep gives the run `cfg` describes (`LAYOUT`), else why it is not."
     parts = Path(rel).parts
     arm = _ARM_DIR.fullmatch(parts[1]) if len(parts) == 4 else None
@@ -117,71 +175,111 @@ def layout_problem(rel,                 # the run folder, relative to `runs_dir`
     seed = re.fullmatch(r"seed(\d+)", parts[3]) if arm else None
     if not (arm and dens and seed and _num(dens[1]) is not None):
         return f"outside the sweep layout (runs_dir/{LAYOUT})"
-    if cfg is None: return ""
+    if cfg is None:
+        return ""
     corr = bool(cfg.get("correction"))
-    folder = {"dataset": parts[0], "multiplier": int(arm["mult"] or 1), "method": arm["method"], "init": arm["init"],
-              "correction": arm["arm"] != "base", "recipe": arm["recipe"] or "authors",
-              "density": _num(dens[1]), "seed": int(seed[1])}
-    config = {"dataset": cfg.get("dataset"), "multiplier": run_multiplier(cfg, rel), "method": cfg.get("method"),
-              "init": cfg.get("init"), "correction": corr, "recipe": cfg.get("recipe") or "authors",
-              "density": _num(cfg.get("density")), "seed": _num(cfg.get("seed"), int)}
-    if corr and folder["correction"]:                                  # how the correction was computed
+    folder = {
+        "dataset": parts[0],
+        "multiplier": int(arm["mult"] or 1),
+        "method": arm["method"],
+        "init": arm["init"],
+        "correction": arm["arm"] != "base",
+        "recipe": arm["recipe"] or "authors",
+        "density": _num(dens[1]),
+        "seed": int(seed[1]),
+    }
+    config = {
+        "dataset": cfg.get("dataset"),
+        "multiplier": run_multiplier(cfg, rel),
+        "method": cfg.get("method"),
+        "init": cfg.get("init"),
+        "correction": corr,
+        "recipe": cfg.get("recipe") or "authors",
+        "density": _num(cfg.get("density")),
+        "seed": _num(cfg.get("seed"), int),
+    }
+    if corr and folder["correction"]:  # how the correction was computed
         folder |= {"correction_mode": arm["mode"] or "faithful", "stats_fraction": _num(arm["sf"] or 1)}
-        config |= {"correction_mode": cfg.get("correction_mode") or "faithful",
-                   "stats_fraction": _num(cfg.get("stats_fraction") or 1)}
+        config |= {
+            "correction_mode": cfg.get("correction_mode") or "faithful",
+            "stats_fraction": _num(cfg.get("stats_fraction") or 1),
+        }
     same = lambda a, b: a == b or (isinstance(a, float) and isinstance(b, (int, float)) and math.isclose(a, b))
-    diff = [f"{k} {folder[k]!r} in its folder name, {config[k]!r} in config.json" for k in folder
-            if not same(folder[k], config[k])]
+    diff = [
+        f"{k} {folder[k]!r} in its folder name, {config[k]!r} in config.json"
+        for k in folder
+        if not same(folder[k], config[k])
+    ]
     return f"not where the sweep puts this run: {'; '.join(diff)}" if diff else ""
 
-
 # %% ../nbs/10_results.ipynb #240b7b42
-CORRECTION_ONLY = ("gamma", "alpha", "tau", "pairing", "correction_mode", "stats_fraction", "nonfinite_tau",
-                   "first_snapshot")                                # settings only a corrected run uses
+CORRECTION_ONLY = (
+    "gamma",
+    "alpha",
+    "tau",
+    "pairing",
+    "correction_mode",
+    "stats_fraction",
+    "nonfinite_tau",
+    "first_snapshot",
+)  # settings only a corrected run uses
 RUN_EXTRAS = ("dataset", "model_name", "model", "num_classes", "preset", "multiplier", "small_dense")
-SHOWN = ("dataset", "model_name", "recipe", "method", "init", "density", "epochs", "correction")   # the tables' columns
+SHOWN = ("dataset", "model_name", "recipe", "method", "init", "density", "epochs", "correction")  # the tables' columns
 
-def run_settings(cfg: dict,       # a run's config.json
-                 run_dir=None,    # its folder below runs_dir (for the multiplier of runs whose config lacks it)
-                ) -> dict:
+
+def run_settings(
+    cfg: dict,  # a run's config.json
+    run_dir=None,  # its folder below runs_dir (for the multiplier of runs whose config lacks it)
+) -> dict:
     "What the run computes: every setting but the seed and the speed settings, and the run's data and model names."
     names = [n for n in RunSettings.names() if n not in SPEED_SETTINGS and n != "seed"]
     out = {k: cfg.get(k) for k in (*RUN_EXTRAS, *names)}
-    out.update(model_name=cfg.get("model_name") or cfg.get("model"), multiplier=run_multiplier(cfg, run_dir),
-               correction=bool(cfg.get("correction")))
+    out.update(
+        model_name=cfg.get("model_name") or cfg.get("model"),
+        multiplier=run_multiplier(cfg, run_dir),
+        correction=bool(cfg.get("correction")),
+    )
     if isinstance(out.get("mask_from"), str) and Path(out["mask_from"]).name == f"seed{cfg.get('seed')}":
-        out["mask_from"] = str(Path(out["mask_from"]).with_name("seed{seed}"))     # the Pruning run of its own seed
+        out["mask_from"] = str(Path(out["mask_from"]).with_name("seed{seed}"))  # the Pruning run of its own seed
     if not out["correction"]:
-        for k in CORRECTION_ONLY: out.pop(k, None)
+        for k in CORRECTION_ONLY:
+            out.pop(k, None)
     return out
+
 
 def _value(v) -> str:
     "A setting's value as the labels show it: 0.05, not 0.05000000000000000277 (but never two numbers as one text)."
-    if isinstance(v, float): return f"{v:g}" if float(f"{v:g}") == v else repr(v)
+    if isinstance(v, float):
+        return f"{v:g}" if float(f"{v:g}") == v else repr(v)
     return json.dumps(v, sort_keys=True, separators=(",", ":")) if isinstance(v, (dict, list)) else str(v)
 
-def settings_labels(settings: list[dict],   # `run_settings` of runs that agree in `SHOWN`
-                    skip=SHOWN,              # settings the label leaves out (shown elsewhere)
-                   ) -> list[str]:
+
+def settings_labels(
+    settings: list[dict],  # `run_settings` of runs that agree in `SHOWN`
+    skip=SHOWN,  # settings the label leaves out (shown elsewhere)
+) -> list[str]:
     "Per run: 'name=value' of each setting in which the runs differ (in `run_settings` order), '' where all agree."
     keys = [k for k in dict.fromkeys(k for s in settings for k in s) if k not in skip]
     differ = [k for k in keys if len({_value(s.get(k)) for s in settings}) > 1]
     return [", ".join(f"{k}={_value(s.get(k))}" for k in differ) for s in settings]
 
-
 # %% ../nbs/10_results.ipynb #e36551d4
 RUN_COLUMNS = CONFIG_COLUMNS + ["other_settings", "run_dir", "density_reached"]
 OTHER_COLUMNS = ["run_dir", "status", "epochs_done"] + CONFIG_COLUMNS + ["test_acc_%", "density_reached", "reason"]
 
+
 def _density_reached(m, final) -> float:
     "The density of the last metrics row, else final.json's `density_reached`, else NaN."
     v = _num(m["density"].iloc[-1]) if m is not None and "density" in m.columns and len(m) else None
-    if v is None or not math.isfinite(v): v = _num((final or {}).get("density_reached"))
+    if v is None or not math.isfinite(v):
+        v = _num((final or {}).get("density_reached"))
     return math.nan if v is None else v
+
 
 def _named(runs_dir: Path, include, dirs) -> set:
     "The run folders `include` names: each entry a run folder or a folder above run folders (relative to `runs_dir`)."
-    if isinstance(include, (str, Path)): include = [include]
+    if isinstance(include, (str, Path)):
+        include = [include]
     named = set()
     for entry in include or ():
         p = (Path(entry) if Path(entry).is_absolute() else runs_dir / entry).resolve()
@@ -191,35 +289,50 @@ def _named(runs_dir: Path, include, dirs) -> set:
         named |= hits
     return named
 
+
 def _label_runs(runs: list[dict]):
     "Each run's `other_settings`; corrected runs' `correction_variant` extended by their correction-only differences."
     groups = {}
-    for r in runs: groups.setdefault(tuple(_value(r["settings"].get(k)) for k in SHOWN[:-1]), []).append(r)
+    for r in runs:
+        groups.setdefault(tuple(_value(r["settings"].get(k)) for k in SHOWN[:-1]), []).append(r)
     for g in groups.values():
         common = [{k: v for k, v in r["settings"].items() if k not in CORRECTION_ONLY} for r in g]
-        for r, label in zip(g, settings_labels(common)): r["info"]["other_settings"] = label
+        for r, label in zip(g, settings_labels(common)):
+            r["info"]["other_settings"] = label
         corrected = {}
         for r in g:
             if r["settings"]["correction"]:
                 corrected.setdefault((r["info"]["correction_variant"], r["info"]["other_settings"]), []).append(r)
         for c in corrected.values():
-            own = [{k: r["settings"].get(k) for k in CORRECTION_ONLY if k not in ("correction_mode", "stats_fraction")}
-                   for r in c]
+            own = [
+                {k: r["settings"].get(k) for k in CORRECTION_ONLY if k not in ("correction_mode", "stats_fraction")}
+                for r in c
+            ]
             for r, label in zip(c, settings_labels(own)):
                 r["info"]["correction_variant"] = " ".join(filter(None, [r["info"]["correction_variant"], label]))
 
-def load_runs(runs_dir,                  # folder holding run folders (any depth)
-              skip=("figures",),         # top-level subfolders of `runs_dir` that are not runs
-              tuning: bool = False,      # False: leave out the tuning runs (below `tune` or `lrgrid`); True: only them
-              include=(),                # folders outside the sweep layout that count too (relative to runs_dir)
-             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+
+def load_runs(
+    runs_dir,  # folder holding run folders (any depth)
+    skip=("figures",),  # top-level subfolders of `runs_dir` that are not runs
+    tuning: bool = False,  # False: leave out the tuning runs (below `tune` or `lrgrid`); True: only them
+    include=(),  # folders outside the sweep layout that count too (relative to runs_dir)
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     "(metrics of the complete runs that count, one row per epoch; their incomplete runs; the other runs), see above."
     runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir(): raise ValueError(f"no runs under {runs_dir} (the folder does not exist): {_HINT}")
-    dirs = sorted({p.parent for name in ("config.json", "metrics.csv", "final.json", "train.ipynb") for p in runs_dir.rglob(name)
-                   if p.relative_to(runs_dir).parts[0] not in skip
-                   and tuning == bool({"tune", "lrgrid"} & set(p.relative_to(runs_dir).parts))})   # other lr/α/ΔT: never seeds of the paper's settings
-    if not dirs: raise ValueError(f"no runs under {runs_dir}: {_HINT}")
+    if not runs_dir.is_dir():
+        raise ValueError(f"no runs under {runs_dir} (the folder does not exist): {_HINT}")
+    dirs = sorted(
+        {
+            p.parent
+            for name in ("config.json", "metrics.csv", "final.json", "train.ipynb")
+            for p in runs_dir.rglob(name)
+            if p.relative_to(runs_dir).parts[0] not in skip
+            and tuning == bool({"tune", "lrgrid"} & set(p.relative_to(runs_dir).parts))
+        }
+    )  # other lr/α/ΔT: never seeds of the paper's settings
+    if not dirs:
+        raise ValueError(f"no runs under {runs_dir}: {_HINT}")
     named = _named(runs_dir, include, dirs)
     runs, incomplete, other = [], [], []
     for d in dirs:
@@ -227,290 +340,574 @@ def load_runs(runs_dir,                  # folder holding run folders (any depth
         cfg, final = _read_json(d / "config.json"), _read_json(d / "final.json")
         info = _run_info(cfg or {}, rel)
         m, reason = _check_complete(d, cfg, final)
-        row = {"run_dir": str(d), "status": (final or {}).get("status", "missing"),
-               "epochs_done": 0 if m is None else len(m), **info}
+        row = {
+            "run_dir": str(d),
+            "status": (final or {}).get("status", "missing"),
+            "epochs_done": 0 if m is None else len(m),
+            **info,
+        }
         outside = "" if tuning or d in named else layout_problem(rel, cfg)
         if outside:
             acc = 100 * _num(m.test_acc.iloc[-1]) if reason is None else math.nan
-            other.append({**row, "test_acc_%": acc, "density_reached": _density_reached(m, final),
-                          "reason": outside + ("" if reason is None else f"; {reason}"),
-                          "_key": (json.dumps(run_settings(cfg, rel), sort_keys=True, default=str), cfg.get("seed"))
-                                  if reason is None else None})
+            other.append(
+                {
+                    **row,
+                    "test_acc_%": acc,
+                    "density_reached": _density_reached(m, final),
+                    "reason": outside + ("" if reason is None else f"; {reason}"),
+                    "_key": (json.dumps(run_settings(cfg, rel), sort_keys=True, default=str), cfg.get("seed"))
+                    if reason is None
+                    else None,
+                }
+            )
         elif reason is None:
-            runs.append({"dir": d, "m": m, "info": {**info, "other_settings": ""}, "settings": run_settings(cfg, rel),
-                         "reached": _density_reached(m, final)})
-        else: incomplete.append({**row, "reason": reason})
+            runs.append(
+                {
+                    "dir": d,
+                    "m": m,
+                    "info": {**info, "other_settings": ""},
+                    "settings": run_settings(cfg, rel),
+                    "reached": _density_reached(m, final),
+                }
+            )
+        else:
+            incomplete.append({**row, "reason": reason})
     seen = {}
     for r in runs:
         key = (json.dumps(r["settings"], sort_keys=True, default=str), r["info"]["seed"])
         if key in seen and not tuning:
-            raise ValueError(f"{seen[key]} and {r['dir']} are the same run twice (the same settings and seed "
-                             f"{key[1]}): a results row counts each seed once; delete or move one of them "
-                             f"(or name only one in include)")
+            raise ValueError(
+                f"{seen[key]} and {r['dir']} are the same run twice (the same settings and seed "
+                f"{key[1]}): a results row counts each seed once; delete or move one of them "
+                f"(or name only one in include)"
+            )
         seen[key] = r["dir"]
     for o in other:
         k = o.pop("_key")
-        if k in seen: o["reason"] += f"; the same settings and seed as {seen[k].relative_to(runs_dir)}"
-    if not tuning: _label_runs(runs)
-    frames = [r["m"].rename(columns={"density": "measured_density"})
-                    .assign(**r["info"], run_dir=str(r["dir"]), density_reached=r["reached"]) for r in runs]
+        if k in seen:
+            o["reason"] += f"; the same settings and seed as {seen[k].relative_to(runs_dir)}"
+    if not tuning:
+        _label_runs(runs)
+    frames = [
+        r["m"]
+        .rename(columns={"density": "measured_density"})
+        .assign(**r["info"], run_dir=str(r["dir"]), density_reached=r["reached"])
+        for r in runs
+    ]
     if frames:
         metrics = pd.concat(frames, ignore_index=True)
         metrics = metrics[RUN_COLUMNS + [c for c in metrics.columns if c not in RUN_COLUMNS]]
         metrics["correction"] = metrics["correction"].astype(bool)
         metrics = _share_baselines(metrics)
-        metrics = metrics.sort_values(SETTING + ["correction", "seed", "epoch"], na_position="last", kind="stable").reset_index(drop=True)
-    else: metrics = pd.DataFrame(columns=RUN_COLUMNS + _NEEDED)
+        metrics = metrics.sort_values(
+            SETTING + ["correction", "seed", "epoch"], na_position="last", kind="stable"
+        ).reset_index(drop=True)
+    else:
+        metrics = pd.DataFrame(columns=RUN_COLUMNS + _NEEDED)
     incomplete = pd.DataFrame(incomplete, columns=["run_dir", "status", "epochs_done"] + CONFIG_COLUMNS + ["reason"])
     return metrics, incomplete, pd.DataFrame(other, columns=OTHER_COLUMNS)
 
 # %% ../nbs/10_results.ipynb #a9c8f576
-RESULT_COLUMNS = SETTING + ["correction", "n_seeds", "seeds", "test_acc_mean_%", "test_acc_sd_%", "gain_pp", "gain_se_pp", "gain_note",
-                            "seconds_mean", "seconds_sd", "train_flops_mean", "train_flops_sd", "density_reached_min",
-                            "density_reached_max"]
-MIN_SEEDS = 2   # seeds per arm below which a gain or a reduction has no spread: reported as "not a result"
-DENSITY_RTOL = 0.02   # a run whose final density is further than this (relative) from its nominal density is off target
+RESULT_COLUMNS = SETTING + [
+    "correction",
+    "n_seeds",
+    "seeds",
+    "test_acc_mean_%",
+    "test_acc_sd_%",
+    "gain_pp",
+    "gain_se_pp",
+    "gain_note",
+    "seconds_mean",
+    "seconds_sd",
+    "train_flops_mean",
+    "train_flops_sd",
+    "density_reached_min",
+    "density_reached_max",
+]
+MIN_SEEDS = 2  # seeds per arm below which a gain or a reduction has no spread: reported as "not a result"
+DENSITY_RTOL = 0.02  # a run whose final density is further than this (relative) from its nominal density is off target
+
 
 def n_note(n_base: int, n_corr: int) -> str:
     "Why comparing `n_base` baseline with `n_corr` corrected seeds is not a result; '' when both arms have `MIN_SEEDS`."
-    if min(n_base, n_corr) >= MIN_SEEDS: return ""
-    if n_base == n_corr: return f"n={n_base} per arm: no spread, not a result"
+    if min(n_base, n_corr) >= MIN_SEEDS:
+        return ""
+    if n_base == n_corr:
+        return f"n={n_base} per arm: no spread, not a result"
     return f"n={n_base} baseline, n={n_corr} corrected: an arm without spread, not a result"
+
 
 def final_rows(metrics: pd.DataFrame) -> pd.DataFrame:
     "The last epoch of every run."
     metrics = _with_labels(metrics)
-    return metrics.loc[metrics.groupby(["run_dir", "correction_variant"]).epoch.idxmax()].reset_index(drop=True)   # a shared baseline once per variant
+    return metrics.loc[metrics.groupby(["run_dir", "correction_variant"]).epoch.idxmax()].reset_index(
+        drop=True
+    )  # a shared baseline once per variant
+
 
 def check_seeds(last: pd.DataFrame, key: list[str]):
     "Refuse a group of final rows (one per run) in which a seed appears twice: one line naming the group and the runs."
     for values, g in last.groupby(key + ["seed"], dropna=False, sort=False):
         if len(g) > 1:
             where = ", ".join(f"{k}={v}" for k, v in zip(key, values))
-            raise ValueError(f"seed {values[-1]} twice in one row ({where}): "
-                             f"{' and '.join(map(str, g.run_dir))}; a row averages distinct seeds only")
+            raise ValueError(
+                f"seed {values[-1]} twice in one row ({where}): "
+                f"{' and '.join(map(str, g.run_dir))}; a row averages distinct seeds only"
+            )
+
 
 def off_target(density, reached, method=None) -> bool:
     "Whether a run's final density `reached` differs from its nominal `density` by more than `DENSITY_RTOL` of it."
-    if method == "small_dense" or reached is None or density is None or not np.isfinite(reached): return False
+    if method == "small_dense" or reached is None or density is None or not np.isfinite(reached):
+        return False
     return abs(reached - density) > DENSITY_RTOL * density
 
-def results_table(metrics: pd.DataFrame,   # from `load_runs` (accuracies as fractions, as `fit` writes them)
-                 ) -> pd.DataFrame:
+
+def results_table(
+    metrics: pd.DataFrame,  # from `load_runs` (accuracies as fractions, as `fit` writes them)
+) -> pd.DataFrame:
     "Final test accuracy (%) mean ± sd over seeds per setting × correction, n, and the gain of the correction (pp ± SE) where both arms have n ≥ 2."
     metrics = _with_labels(metrics)
-    if metrics.empty: return pd.DataFrame(columns=RESULT_COLUMNS)
-    if "density_reached" not in metrics.columns: metrics = metrics.assign(density_reached=math.nan)
+    if metrics.empty:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    if "density_reached" not in metrics.columns:
+        metrics = metrics.assign(density_reached=math.nan)
     last = final_rows(metrics).assign(acc_pct=lambda d: 100 * d.test_acc)
     check_seeds(last, SETTING + ["correction"])
-    t = (last.groupby(SETTING + ["correction"], dropna=False)
-             .agg(n_seeds=("run_dir", "size"), seeds=("seed", lambda s: ",".join(str(v) for v in sorted(s))),
-                  acc_mean=("acc_pct", "mean"), acc_sd=("acc_pct", "std"),
-                  seconds_mean=("seconds", "mean"), seconds_sd=("seconds", "std"),
-                  train_flops_mean=("train_flops", "mean"), train_flops_sd=("train_flops", "std"),
-                  density_reached_min=("density_reached", "min"), density_reached_max=("density_reached", "max"))
-             .reset_index().rename(columns={"acc_mean": "test_acc_mean_%", "acc_sd": "test_acc_sd_%"}))
+    t = (
+        last.groupby(SETTING + ["correction"], dropna=False)
+        .agg(
+            n_seeds=("run_dir", "size"),
+            seeds=("seed", lambda s: ",".join(str(v) for v in sorted(s))),
+            acc_mean=("acc_pct", "mean"),
+            acc_sd=("acc_pct", "std"),
+            seconds_mean=("seconds", "mean"),
+            seconds_sd=("seconds", "std"),
+            train_flops_mean=("train_flops", "mean"),
+            train_flops_sd=("train_flops", "std"),
+            density_reached_min=("density_reached", "min"),
+            density_reached_max=("density_reached", "max"),
+        )
+        .reset_index()
+        .rename(columns={"acc_mean": "test_acc_mean_%", "acc_sd": "test_acc_sd_%"})
+    )
     base = t.loc[~t.correction, SETTING + ["n_seeds", "test_acc_mean_%", "test_acc_sd_%"]]
     t = t.merge(base.set_axis(SETTING + ["_bn", "_bm", "_bs"], axis=1), on=SETTING, how="left")
     t["gain_pp"], t["gain_se_pp"], t["gain_note"] = math.nan, math.nan, ""
     for i, r in t[t.correction].iterrows():
         note = "no baseline at this setting" if pd.isna(r._bn) else n_note(int(r._bn), int(r.n_seeds))
-        if note: t.loc[i, "gain_note"] = note
-        else: t.loc[i, ["gain_pp", "gain_se_pp"]] = [r["test_acc_mean_%"] - r._bm,
-                                                     math.sqrt(r._bs ** 2 / r._bn + r["test_acc_sd_%"] ** 2 / r.n_seeds)]
+        if note:
+            t.loc[i, "gain_note"] = note
+        else:
+            t.loc[i, ["gain_pp", "gain_se_pp"]] = [
+                r["test_acc_mean_%"] - r._bm,
+                math.sqrt(r._bs**2 / r._bn + r["test_acc_sd_%"] ** 2 / r.n_seeds),
+            ]
     return t[RESULT_COLUMNS]
 
 # %% ../nbs/10_results.ipynb #b6e2e05e
-EPOCHS_COLUMNS = SETTING + ["acc", "baseline_seeds", "corrected_seeds", "baseline_best_%", "baseline_epoch", "corrected_epoch", "reached",
-                            "baseline_seed_epochs", "corrected_seed_epochs", "baseline_epoch_sd", "corrected_epoch_sd",
-                            "epoch_reduction_pct", "baseline_train_flops", "corrected_train_flops", "flops_reduction_pct",
-                            "baseline_seconds", "corrected_seconds", "seconds_reduction_pct", "note"]
-SEED_EPOCHS_COLUMNS = SETTING + ["correction", "seed", "run_dir", "acc", "threshold_%", "reached", "epoch", "train_flops", "seconds",
-                                 "last_epoch", "last_train_flops", "last_seconds"]
+EPOCHS_COLUMNS = SETTING + [
+    "acc",
+    "baseline_seeds",
+    "corrected_seeds",
+    "baseline_best_%",
+    "baseline_epoch",
+    "corrected_epoch",
+    "reached",
+    "baseline_seed_epochs",
+    "corrected_seed_epochs",
+    "baseline_epoch_sd",
+    "corrected_epoch_sd",
+    "epoch_reduction_pct",
+    "baseline_train_flops",
+    "corrected_train_flops",
+    "flops_reduction_pct",
+    "baseline_seconds",
+    "corrected_seconds",
+    "seconds_reduction_pct",
+    "note",
+]
+SEED_EPOCHS_COLUMNS = SETTING + [
+    "correction",
+    "seed",
+    "run_dir",
+    "acc",
+    "threshold_%",
+    "reached",
+    "epoch",
+    "train_flops",
+    "seconds",
+    "last_epoch",
+    "last_train_flops",
+    "last_seconds",
+]
 
-def _reduction(corr, base): return 100 * (1 - corr / base) if base and not math.isnan(corr) else math.nan
+
+def _reduction(corr, base):
+    return 100 * (1 - corr / base) if base and not math.isnan(corr) else math.nan
+
 
 def _check_acc(metrics, acc):
-    if acc not in metrics.columns: raise ValueError(f"acc must be an accuracy column of the metrics, e.g. 'val_acc', got {acc!r}")
+    if acc not in metrics.columns:
+        raise ValueError(f"acc must be an accuracy column of the metrics, e.g. 'val_acc', got {acc!r}")
 
-def seed_epochs_to_accuracy(metrics: pd.DataFrame,   # from `load_runs`
-                            acc: str = "val_acc",    # accuracy column: "val_acc" or "test_acc"
-                            tol: float = 1e-9,       # round-off allowance when comparing accuracies
-                           ) -> pd.DataFrame:
+
+def seed_epochs_to_accuracy(
+    metrics: pd.DataFrame,  # from `load_runs`
+    acc: str = "val_acc",  # accuracy column: "val_acc" or "test_acc"
+    tol: float = 1e-9,  # round-off allowance when comparing accuracies
+) -> pd.DataFrame:
     "Per run: the first epoch at which it reaches its setting's baseline best mean accuracy (NaN if never), with FLOPs and seconds there."
     metrics = _with_labels(metrics)
     _check_acc(metrics, acc)
-    if metrics.empty: return pd.DataFrame(columns=SEED_EPOCHS_COLUMNS)
+    if metrics.empty:
+        return pd.DataFrame(columns=SEED_EPOCHS_COLUMNS)
     check_seeds(final_rows(metrics), SETTING + ["correction"])
     rows = []
     for key, g in metrics.groupby(SETTING, dropna=False, sort=True):
         base = g[~g.correction].groupby("epoch")[acc].mean()
-        thr = base.max() if base.notna().any() else math.nan           # A*, a fraction
+        thr = base.max() if base.notna().any() else math.nan  # A*, a fraction
         for (corr, seed, run_dir), r in g.groupby(["correction", "seed", "run_dir"], dropna=False, sort=True):
-            r = r.sort_values("epoch"); last = r.iloc[-1]
+            r = r.sort_values("epoch")
+            last = r.iloc[-1]
             hit = r[r[acc] >= thr - tol] if not math.isnan(thr) else r.iloc[:0]
             h = hit.iloc[0] if len(hit) else None
-            rows.append({**dict(zip(SETTING, key)), "correction": bool(corr), "seed": seed, "run_dir": run_dir, "acc": acc,
-                         "threshold_%": 100 * thr, "reached": h is not None,
-                         "epoch": math.nan if h is None else int(h.epoch), "train_flops": math.nan if h is None else h.train_flops,
-                         "seconds": math.nan if h is None else h.seconds, "last_epoch": int(last.epoch),
-                         "last_train_flops": last.train_flops, "last_seconds": last.seconds})
+            rows.append(
+                {
+                    **dict(zip(SETTING, key)),
+                    "correction": bool(corr),
+                    "seed": seed,
+                    "run_dir": run_dir,
+                    "acc": acc,
+                    "threshold_%": 100 * thr,
+                    "reached": h is not None,
+                    "epoch": math.nan if h is None else int(h.epoch),
+                    "train_flops": math.nan if h is None else h.train_flops,
+                    "seconds": math.nan if h is None else h.seconds,
+                    "last_epoch": int(last.epoch),
+                    "last_train_flops": last.train_flops,
+                    "last_seconds": last.seconds,
+                }
+            )
     return pd.DataFrame(rows, columns=SEED_EPOCHS_COLUMNS)
 
-def _seed_epochs(s) -> str: return ",".join(str(int(e)) if ok else "never" for e, ok in zip(s.epoch, s.reached))
 
-def epochs_to_accuracy(metrics: pd.DataFrame,   # from `load_runs`
-                       acc: str = "val_acc",    # accuracy column: "val_acc" or "test_acc"
-                       tol: float = 1e-9,       # round-off allowance when comparing mean accuracies
-                      ) -> pd.DataFrame:
+def _seed_epochs(s) -> str:
+    return ",".join(str(int(e)) if ok else "never" for e, ok in zip(s.epoch, s.reached))
+
+
+def epochs_to_accuracy(
+    metrics: pd.DataFrame,  # from `load_runs`
+    acc: str = "val_acc",  # accuracy column: "val_acc" or "test_acc"
+    tol: float = 1e-9,  # round-off allowance when comparing mean accuracies
+) -> pd.DataFrame:
     "Per setting: the first epoch at which the corrected mean curve reaches the baseline's best mean accuracy; per-seed epochs; reductions if n ≥ 2 per arm."
     metrics = _with_labels(metrics)
     _check_acc(metrics, acc)
-    if metrics.empty: return pd.DataFrame(columns=EPOCHS_COLUMNS)
-    curves = (metrics.groupby(SETTING + ["correction", "epoch"], dropna=False)
-                     .agg(a=(acc, "mean"), flops=("train_flops", "mean"), seconds=("seconds", "mean"), n=("run_dir", "nunique"))
-                     .reset_index())
+    if metrics.empty:
+        return pd.DataFrame(columns=EPOCHS_COLUMNS)
+    curves = (
+        metrics.groupby(SETTING + ["correction", "epoch"], dropna=False)
+        .agg(a=(acc, "mean"), flops=("train_flops", "mean"), seconds=("seconds", "mean"), n=("run_dir", "nunique"))
+        .reset_index()
+    )
     per_run = seed_epochs_to_accuracy(metrics, acc, tol)
     rows = []
-    for (key, g), (_, s) in zip(curves.groupby(SETTING, dropna=False, sort=True), per_run.groupby(SETTING, dropna=False, sort=True)):
+    for (key, g), (_, s) in zip(
+        curves.groupby(SETTING, dropna=False, sort=True), per_run.groupby(SETTING, dropna=False, sort=True)
+    ):
         b, c = g[~g.correction].sort_values("epoch"), g[g.correction].sort_values("epoch")
         sb, sc = s[~s.correction], s[s.correction]
-        row = dict(zip(SETTING, key), acc=acc, baseline_seeds=int(b.n.max()) if len(b) else 0,
-                   corrected_seeds=int(c.n.max()) if len(c) else 0, baseline_best=math.nan, baseline_epoch=math.nan,
-                   corrected_epoch=math.nan, reached=False, baseline_seed_epochs="", corrected_seed_epochs="",
-                   baseline_epoch_sd=sb.epoch.astype(float).std(), corrected_epoch_sd=sc.epoch.astype(float).std(),
-                   baseline_train_flops=math.nan, corrected_train_flops=math.nan, baseline_seconds=math.nan, corrected_seconds=math.nan)
+        row = dict(
+            zip(SETTING, key),
+            acc=acc,
+            baseline_seeds=int(b.n.max()) if len(b) else 0,
+            corrected_seeds=int(c.n.max()) if len(c) else 0,
+            baseline_best=math.nan,
+            baseline_epoch=math.nan,
+            corrected_epoch=math.nan,
+            reached=False,
+            baseline_seed_epochs="",
+            corrected_seed_epochs="",
+            baseline_epoch_sd=sb.epoch.astype(float).std(),
+            corrected_epoch_sd=sc.epoch.astype(float).std(),
+            baseline_train_flops=math.nan,
+            corrected_train_flops=math.nan,
+            baseline_seconds=math.nan,
+            corrected_seconds=math.nan,
+        )
         if b.a.notna().any():
-            best = b.loc[b.a.idxmax()]                                  # idxmax: the first epoch with the maximum
-            row.update(baseline_best=best.a, baseline_epoch=int(best.epoch), baseline_train_flops=best.flops, baseline_seconds=best.seconds,
-                       baseline_seed_epochs=_seed_epochs(sb), corrected_seed_epochs=_seed_epochs(sc))
+            best = b.loc[b.a.idxmax()]  # idxmax: the first epoch with the maximum
+            row.update(
+                baseline_best=best.a,
+                baseline_epoch=int(best.epoch),
+                baseline_train_flops=best.flops,
+                baseline_seconds=best.seconds,
+                baseline_seed_epochs=_seed_epochs(sb),
+                corrected_seed_epochs=_seed_epochs(sc),
+            )
         notes, few = [], "n/a"
-        if not len(b): notes.append("no baseline runs")
-        elif math.isnan(row["baseline_best"]): notes.append(f"the baseline recorded no {acc}")
-        elif not len(c): notes.append("no corrected runs")
+        if not len(b):
+            notes.append("no baseline runs")
+        elif math.isnan(row["baseline_best"]):
+            notes.append(f"the baseline recorded no {acc}")
+        elif not len(c):
+            notes.append("no corrected runs")
         else:
             hit = c[c.a >= row["baseline_best"] - tol]
             if len(hit):
                 h = hit.iloc[0]
-                row.update(corrected_epoch=int(h.epoch), reached=True, corrected_train_flops=h.flops, corrected_seconds=h.seconds)
-            else: notes.append(f"never reached in {int(c.epoch.max())} epochs (best {100 * c.a.max():.2f} % < {100 * row['baseline_best']:.2f} %)")
+                row.update(
+                    corrected_epoch=int(h.epoch),
+                    reached=True,
+                    corrected_train_flops=h.flops,
+                    corrected_seconds=h.seconds,
+                )
+            else:
+                notes.append(
+                    f"never reached in {int(c.epoch.max())} epochs (best {100 * c.a.max():.2f} % < {100 * row['baseline_best']:.2f} %)"
+                )
             few = n_note(row["baseline_seeds"], row["corrected_seeds"])
-            if few: notes.append(few)
-        ok = few == ""                                                 # both arms present with n >= MIN_SEEDS
-        row.update(epoch_reduction_pct=_reduction(row["corrected_epoch"], row["baseline_epoch"]) if ok else math.nan,
-                   flops_reduction_pct=_reduction(row["corrected_train_flops"], row["baseline_train_flops"]) if ok else math.nan,
-                   seconds_reduction_pct=_reduction(row["corrected_seconds"], row["baseline_seconds"]) if ok else math.nan,
-                   note="; ".join(notes), **{"baseline_best_%": 100 * row.pop("baseline_best")})
+            if few:
+                notes.append(few)
+        ok = few == ""  # both arms present with n >= MIN_SEEDS
+        row.update(
+            epoch_reduction_pct=_reduction(row["corrected_epoch"], row["baseline_epoch"]) if ok else math.nan,
+            flops_reduction_pct=_reduction(row["corrected_train_flops"], row["baseline_train_flops"])
+            if ok
+            else math.nan,
+            seconds_reduction_pct=_reduction(row["corrected_seconds"], row["baseline_seconds"]) if ok else math.nan,
+            note="; ".join(notes),
+            **{"baseline_best_%": 100 * row.pop("baseline_best")},
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=EPOCHS_COLUMNS)
 
 # %% ../nbs/10_results.ipynb #25ec7ebe
 def _pm(mean, sd, n, fmt) -> str:
     "'mean ± sd', or the single value with 'n=1: no sd' when there is no spread."
-    return f"{mean:{fmt}} ± {sd:{fmt}}" if n >= 2 and pd.notna(sd) else f"{mean:{fmt}}" + (" (n=1: no sd)" if n < 2 else "")
+    return (
+        f"{mean:{fmt}} ± {sd:{fmt}}"
+        if n >= 2 and pd.notna(sd)
+        else f"{mean:{fmt}}" + (" (n=1: no sd)" if n < 2 else "")
+    )
+
 
 def density_text(density, lo=math.nan, hi=math.nan, method=None) -> str:
     "The nominal density, and the range its runs reached where that is off target: '0.2', '0.2 (reached 1)'."
-    if not (off_target(density, lo, method) or off_target(density, hi, method)): return f"{density:g}"
+    if not (off_target(density, lo, method) or off_target(density, hi, method)):
+        return f"{density:g}"
     return f"{density:g} (reached {lo:.3g}" + ("" if f"{lo:.3g}" == f"{hi:.3g}" else f"–{hi:.3g}") + ")"
+
 
 def method_text(r: dict) -> str:
     "The method with its correction variant and its other settings, when there are any: 'rigl [replay] · lr=0.05'."
     label = lambda k: r.get(k) if isinstance(r.get(k), str) else ""
-    return (str(r["method"]) + (f" [{label('correction_variant')}]" if label("correction_variant") else "")
-            + (f" · {label('other_settings')}" if label("other_settings") else "")).replace("|", "\\|")
+    return (
+        str(r["method"])
+        + (f" [{label('correction_variant')}]" if label("correction_variant") else "")
+        + (f" · {label('other_settings')}" if label("other_settings") else "")
+    ).replace("|", "\\|")
+
 
 def _fmt_row(r: dict) -> list[str]:
     n = int(r["n_seeds"])
     gain = f"{r['gain_pp']:+.2f} ± {r['gain_se_pp']:.2f}" if pd.notna(r["gain_pp"]) else ""
     secs = f"{r['seconds_mean']:.1f}" + (f" ± {r['seconds_sd']:.1f}" if n >= 2 and pd.notna(r["seconds_sd"]) else "")
-    flops = f"{r['train_flops_mean']:.3g}" + (f" ± {r['train_flops_sd']:.2g}" if n >= 2 and pd.notna(r["train_flops_sd"]) else "")
-    dens = density_text(r["density"], r.get("density_reached_min", math.nan), r.get("density_reached_max", math.nan),
-                        r["method"])
-    return [str(r["dataset"]), str(r["model_name"]), r["recipe"] if isinstance(r.get("recipe"), str) else "—",
-            method_text(r), str(r["init"]), dens, str(r["epochs"]),
-            "yes" if r["correction"] else "no", str(n), _pm(r["test_acc_mean_%"], r["test_acc_sd_%"], n, ".2f"), gain,
-            r["gain_note"], secs, flops]
+    flops = f"{r['train_flops_mean']:.3g}" + (
+        f" ± {r['train_flops_sd']:.2g}" if n >= 2 and pd.notna(r["train_flops_sd"]) else ""
+    )
+    dens = density_text(
+        r["density"], r.get("density_reached_min", math.nan), r.get("density_reached_max", math.nan), r["method"]
+    )
+    return [
+        str(r["dataset"]),
+        str(r["model_name"]),
+        r["recipe"] if isinstance(r.get("recipe"), str) else "—",
+        method_text(r),
+        str(r["init"]),
+        dens,
+        str(r["epochs"]),
+        "yes" if r["correction"] else "no",
+        str(n),
+        _pm(r["test_acc_mean_%"], r["test_acc_sd_%"], n, ".2f"),
+        gain,
+        r["gain_note"],
+        secs,
+        flops,
+    ]
 
-MD_HEAD = ["dataset", "model", "recipe", "method", "init", "density", "epochs", "correction", "n", "test acc (%) mean ± sd",
-           "gain (pp) ± SE", "note", "seconds mean ± sd", "train FLOPs mean ± sd"]
 
-def results_markdown(table: pd.DataFrame,   # from `results_table`
-                    ) -> str:
+MD_HEAD = [
+    "dataset",
+    "model",
+    "recipe",
+    "method",
+    "init",
+    "density",
+    "epochs",
+    "correction",
+    "n",
+    "test acc (%) mean ± sd",
+    "gain (pp) ± SE",
+    "note",
+    "seconds mean ± sd",
+    "train FLOPs mean ± sd",
+]
+
+
+def results_markdown(
+    table: pd.DataFrame,  # from `results_table`
+) -> str:
     "`results_table` as a Markdown table (n, accuracy % mean ± sd, gain pp ± SE only with n ≥ 2 per arm), with notes."
-    lines = ["| " + " | ".join(MD_HEAD) + " |", "|" + "|".join("---" if i < 5 or i in (7, 11) else "---:" for i in range(len(MD_HEAD))) + "|"]
+    lines = [
+        "| " + " | ".join(MD_HEAD) + " |",
+        "|" + "|".join("---" if i < 5 or i in (7, 11) else "---:" for i in range(len(MD_HEAD))) + "|",
+    ]
     lines += ["| " + " | ".join(_fmt_row(r)) + " |" for r in table.to_dict("records")]
     notes = []
     if len(table) and (table.n_seeds < MIN_SEEDS).any():
-        notes.append(f"n=1: a single run per row has no spread; a difference involving such a row is not a result, so no gain is given "
-                     f"(it needs n ≥ {MIN_SEEDS} per arm).")
+        notes.append(
+            f"n=1: a single run per row has no spread; a difference involving such a row is not a result, so no gain is given "
+            f"(it needs n ≥ {MIN_SEEDS} per arm)."
+        )
     if table.gain_pp.notna().any():
-        notes.append("gain: corrected minus baseline mean final test accuracy at the same setting and number of epochs, in "
-                     "percentage points, ± its standard error √(s_b²/n_b + s_c²/n_c).")
+        notes.append(
+            "gain: corrected minus baseline mean final test accuracy at the same setting and number of epochs, in "
+            "percentage points, ± its standard error √(s_b²/n_b + s_c²/n_c)."
+        )
     if "other_settings" in table.columns and (table.other_settings.fillna("") != "").any():
-        notes.append("method · name=value: runs of the same dataset, model, recipe, method, init, density and epochs "
-                     "that differ in these settings; a row holds only runs equal in all of them (they differ in their "
-                     "seed).")
-    if any(density_text(r["density"], r.get("density_reached_min", math.nan), r.get("density_reached_max", math.nan),
-                        r["method"]) != f"{r['density']:g}" for r in table.to_dict("records")):
-        notes.append(f"reached: the density the runs' masked weights ended with (the last row of metrics.csv), given "
-                     f"where it is further than {DENSITY_RTOL:.0%} from the nominal density: these runs are not at "
-                     f"that density.")
+        notes.append(
+            "method · name=value: runs of the same dataset, model, recipe, method, init, density and epochs "
+            "that differ in these settings; a row holds only runs equal in all of them (they differ in their "
+            "seed)."
+        )
+    if any(
+        density_text(
+            r["density"], r.get("density_reached_min", math.nan), r.get("density_reached_max", math.nan), r["method"]
+        )
+        != f"{r['density']:g}"
+        for r in table.to_dict("records")
+    ):
+        notes.append(
+            f"reached: the density the runs' masked weights ended with (the last row of metrics.csv), given "
+            f"where it is further than {DENSITY_RTOL:.0%} from the nominal density: these runs are not at "
+            f"that density."
+        )
     return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
 
 # %% ../nbs/10_results.ipynb #10ac0f35
-METHOD_NAMES = {"rigl": "RigL", "snfs": "SNFS", "set": "SET", "static": "Static", "pruning": "Pruning", "lottery": "Lottery",
-                "small_dense": "Small-Dense", "dense": "Dense"}   # display names, in the reference matrix's row order
-INIT_NAMES = {"erk": "ERK", "er": "ER", "uniform": "Random"}      # ERK before ER before Random (uniform layer densities)
-MATRIX_KEY = ["dataset", "model_name", "recipe", "method", "init", "multiplier", "epochs", "correction_variant",
-              "other_settings"]                                   # one row of the matrix
-MATRIX_CELL_COLUMNS = MATRIX_KEY + ["density", "correction", "n_seeds", "seeds", "test_acc_mean_%", "test_acc_sd_%",
-                                    "train_flops_mean", "train_flops_sd", "density_reached_min", "density_reached_max",
-                                    "cell"]
+METHOD_NAMES = {
+    "rigl": "RigL",
+    "snfs": "SNFS",
+    "set": "SET",
+    "static": "Static",
+    "pruning": "Pruning",
+    "lottery": "Lottery",
+    "small_dense": "Small-Dense",
+    "dense": "Dense",
+}  # display names, in the reference matrix's row order
+INIT_NAMES = {"erk": "ERK", "er": "ER", "uniform": "Random"}  # ERK before ER before Random (uniform layer densities)
+MATRIX_KEY = [
+    "dataset",
+    "model_name",
+    "recipe",
+    "method",
+    "init",
+    "multiplier",
+    "epochs",
+    "correction_variant",
+    "other_settings",
+]  # one row of the matrix
+MATRIX_CELL_COLUMNS = MATRIX_KEY + [
+    "density",
+    "correction",
+    "n_seeds",
+    "seeds",
+    "test_acc_mean_%",
+    "test_acc_sd_%",
+    "train_flops_mean",
+    "train_flops_sd",
+    "density_reached_min",
+    "density_reached_max",
+    "cell",
+]
 SIDES = {False: "baseline", True: "corrected"}
 NO_RUNS = "—"
 
-def method_name(method) -> str: return METHOD_NAMES.get(method, str(method))
-def init_name(init) -> str: return INIT_NAMES.get(init, str(init).upper())
-def density_column(density: float, correction: bool) -> str: return f"d={density:g} {SIDES[bool(correction)]}"
+
+def method_name(method) -> str:
+    return METHOD_NAMES.get(method, str(method))
+
+
+def init_name(init) -> str:
+    return INIT_NAMES.get(init, str(init).upper())
+
+
+def density_column(density: float, correction: bool) -> str:
+    return f"d={density:g} {SIDES[bool(correction)]}"
+
 
 def matrix_order(t: pd.DataFrame, *extra: str) -> pd.DataFrame:
     "`t` sorted as the reference matrix: dataset, model, recipe, method (METHOD_NAMES order, others after), init (ERK, ER, Random), multiplier, epochs, then `extra`."
     rank = lambda col, order: t[col].map(lambda v: order.index(v) if v in order else len(order)).astype(int)
-    return (t.assign(_mr=rank("method", list(METHOD_NAMES)), _ir=rank("init", list(INIT_NAMES)))
-             .sort_values(["dataset", "model_name", "recipe", "_mr", "method", "_ir", "init", "multiplier", "epochs", *extra],
-                          na_position="last", kind="stable")
-             .drop(columns=["_mr", "_ir"]).reset_index(drop=True))
+    return (
+        t.assign(_mr=rank("method", list(METHOD_NAMES)), _ir=rank("init", list(INIT_NAMES)))
+        .sort_values(
+            ["dataset", "model_name", "recipe", "_mr", "method", "_ir", "init", "multiplier", "epochs", *extra],
+            na_position="last",
+            kind="stable",
+        )
+        .drop(columns=["_mr", "_ir"])
+        .reset_index(drop=True)
+    )
+
 
 def accuracy_cell(mean: float, sd: float, n: int) -> str:
     "A matrix cell: 'mean ± sd (n=k)' in %; one seed: 'value (n=1: no sd, not a result)'; no runs: '—'."
-    if not n: return NO_RUNS
-    if n < MIN_SEEDS: return f"{mean:.2f} (n={n}: no sd, not a result)"
+    if not n:
+        return NO_RUNS
+    if n < MIN_SEEDS:
+        return f"{mean:.2f} (n={n}: no sd, not a result)"
     return f"{mean:.2f} ± {sd:.2f} (n={n})"
 
-def matrix_cells(metrics: pd.DataFrame,   # from `load_runs` (without a `multiplier` column every run counts as 1×)
-                ) -> pd.DataFrame:
+
+def matrix_cells(
+    metrics: pd.DataFrame,  # from `load_runs` (without a `multiplier` column every run counts as 1×)
+) -> pd.DataFrame:
     "One row per matrix row × density × side: n, seeds, final test accuracy (%) mean and sd, final training FLOPs mean and sd, the cell's text."
     metrics = _with_labels(metrics)
-    if metrics.empty: return pd.DataFrame(columns=MATRIX_CELL_COLUMNS)
-    if "multiplier" not in metrics.columns: metrics = metrics.assign(multiplier=1)
-    if "density_reached" not in metrics.columns: metrics = metrics.assign(density_reached=math.nan)
+    if metrics.empty:
+        return pd.DataFrame(columns=MATRIX_CELL_COLUMNS)
+    if "multiplier" not in metrics.columns:
+        metrics = metrics.assign(multiplier=1)
+    if "density_reached" not in metrics.columns:
+        metrics = metrics.assign(density_reached=math.nan)
     last = final_rows(metrics).assign(acc_pct=lambda d: 100 * d.test_acc)
     check_seeds(last, MATRIX_KEY + ["density", "correction"])
-    t = (last.groupby(MATRIX_KEY + ["density", "correction"], dropna=False)
-             .agg(n_seeds=("run_dir", "size"), seeds=("seed", lambda s: ",".join(str(v) for v in sorted(s))),
-                  **{"test_acc_mean_%": ("acc_pct", "mean"), "test_acc_sd_%": ("acc_pct", "std")},
-                  train_flops_mean=("train_flops", "mean"), train_flops_sd=("train_flops", "std"),
-                  density_reached_min=("density_reached", "min"), density_reached_max=("density_reached", "max"))
-             .reset_index())
+    t = (
+        last.groupby(MATRIX_KEY + ["density", "correction"], dropna=False)
+        .agg(
+            n_seeds=("run_dir", "size"),
+            seeds=("seed", lambda s: ",".join(str(v) for v in sorted(s))),
+            **{"test_acc_mean_%": ("acc_pct", "mean"), "test_acc_sd_%": ("acc_pct", "std")},
+            train_flops_mean=("train_flops", "mean"),
+            train_flops_sd=("train_flops", "std"),
+            density_reached_min=("density_reached", "min"),
+            density_reached_max=("density_reached", "max"),
+        )
+        .reset_index()
+    )
     t["correction"] = t.correction.astype(bool)
     t["cell"] = [accuracy_cell(m, s, n) for m, s, n in zip(t["test_acc_mean_%"], t["test_acc_sd_%"], t.n_seeds)]
     reached = [density_text(*v) for v in zip(t.density, t.density_reached_min, t.density_reached_max, t.method)]
     t["cell"] = [c + (f" · {r.split('(', 1)[1].rstrip(')')}" if "(" in r else "") for c, r in zip(t.cell, reached)]
     return matrix_order(t, "density", "correction")[MATRIX_CELL_COLUMNS]
 
-def matrix_table(metrics: pd.DataFrame,   # from `load_runs`
-                ) -> pd.DataFrame:
+
+def matrix_table(
+    metrics: pd.DataFrame,  # from `load_runs`
+) -> pd.DataFrame:
     "One row per dataset × model × recipe × method × init × multiplier × epochs; per density a baseline and a corrected column 'mean ± sd (n=k)' of final test accuracy (%)."
     cells = matrix_cells(metrics)
     cols = [density_column(d, c) for d in sorted(cells.density.unique()) for c in (False, True)]
@@ -521,32 +918,63 @@ def matrix_table(metrics: pd.DataFrame,   # from `load_runs`
         rows.append(row)
     return matrix_order(pd.DataFrame(rows, columns=MATRIX_KEY + cols))
 
-def _md_line(cells) -> str: return "| " + " | ".join(cells) + " |"
 
-def matrix_markdown(table: pd.DataFrame,     # from `matrix_table`
-                    names: dict | None = None,  # display names of the datasets, e.g. {"cifar10": "CIFAR-10"}
-                   ) -> dict[str, str]:
+def _md_line(cells) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def matrix_markdown(
+    table: pd.DataFrame,  # from `matrix_table`
+    names: dict | None = None,  # display names of the datasets, e.g. {"cifar10": "CIFAR-10"}
+) -> dict[str, str]:
     "`matrix_table` as Markdown, one document per dataset: a table per model × recipe (densities without any run there left out), with notes on n."
     docs, dens_cols = {}, [c for c in table.columns if c not in MATRIX_KEY]
     for ds, t in table.groupby("dataset", sort=False):
-        parts = [f"# The matrix: final test accuracy (%) — {(names or {}).get(ds, ds)}", "",
-                 "Each cell: the test accuracy (%) at the last epoch of each complete run, mean ± sd over seeds, with n (seeds) "
-                 "always shown. *baseline*: the method without the gradient correction; *corrected*: with it, at the same "
-                 "setting and number of epochs. Rows: method, layer-density init (Random = uniform), training length "
-                 "(1× = the base schedule, 2× and 3× = twice and three times the epochs), epochs. —: no complete run."]
+        parts = [
+            f"# The matrix: final test accuracy (%) — {(names or {}).get(ds, ds)}",
+            "",
+            "Each cell: the test accuracy (%) at the last epoch of each complete run, mean ± sd over seeds, with n (seeds) "
+            "always shown. *baseline*: the method without the gradient correction; *corrected*: with it, at the same "
+            "setting and number of epochs. Rows: method, layer-density init (Random = uniform), training length "
+            "(1× = the base schedule, 2× and 3× = twice and three times the epochs), epochs. —: no complete run.",
+        ]
         for (model, recipe), s in t.groupby(["model_name", "recipe"], dropna=False, sort=False):
-            keep = [c for c in dens_cols if any((s[c.rsplit(" ", 1)[0] + side] != NO_RUNS).any() for side in (" baseline", " corrected"))]
-            parts += ["", f"## {model} · recipe {recipe if isinstance(recipe, str) else '—'}", "",
-                      _md_line(["method", "init", "training", "epochs", *keep]), "|" + "---|" * 4 + "---:|" * len(keep)]
-            parts += [_md_line([method_text(r | {"method": method_name(r["method"])}), init_name(r["init"]),
-                                f"{int(r['multiplier'])}×", str(r["epochs"]), *(r[c] for c in keep)])
-                      for r in s.to_dict("records")]
+            keep = [
+                c
+                for c in dens_cols
+                if any((s[c.rsplit(" ", 1)[0] + side] != NO_RUNS).any() for side in (" baseline", " corrected"))
+            ]
+            parts += [
+                "",
+                f"## {model} · recipe {recipe if isinstance(recipe, str) else '—'}",
+                "",
+                _md_line(["method", "init", "training", "epochs", *keep]),
+                "|" + "---|" * 4 + "---:|" * len(keep),
+            ]
+            parts += [
+                _md_line(
+                    [
+                        method_text(r | {"method": method_name(r["method"])}),
+                        init_name(r["init"]),
+                        f"{int(r['multiplier'])}×",
+                        str(r["epochs"]),
+                        *(r[c] for c in keep),
+                    ]
+                )
+                for r in s.to_dict("records")
+            ]
         if t[dens_cols].apply(lambda c: c.str.contains("(n=1:", regex=False)).any().any():
-            parts += ["", f"n=1: a single run has no spread; its value is not a result, and neither is a difference involving it "
-                          f"(that needs n ≥ {MIN_SEEDS} seeds in each cell)."]
+            parts += [
+                "",
+                f"n=1: a single run has no spread; its value is not a result, and neither is a difference involving it "
+                f"(that needs n ≥ {MIN_SEEDS} seeds in each cell).",
+            ]
         if t[dens_cols].apply(lambda c: c.str.contains(" · reached ", regex=False)).any().any():
-            parts += ["", f"reached …: the density the cell's runs ended with (the last row of metrics.csv), given "
-                          f"where it is further than {DENSITY_RTOL:.0%} from the column's density: they are not at "
-                          f"that density."]
+            parts += [
+                "",
+                f"reached …: the density the cell's runs ended with (the last row of metrics.csv), given "
+                f"where it is further than {DENSITY_RTOL:.0%} from the column's density: they are not at "
+                f"that density.",
+            ]
         docs[ds] = "\n".join(parts) + "\n"
     return docs

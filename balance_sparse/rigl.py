@@ -16,12 +16,17 @@ __all__ = ['SCHEDULES', 'ROW_VALUES', 'UPDATE_METHODS', 'COSTS', 'prune_rate', '
 # %% ../nbs/02_rigl.ipynb #6e700e26
 SCHEDULES = ("cosine", "linear", "constant")
 
+
 def prune_rate(step: int, end_step: int, initial: float = 0.3, schedule: str = "cosine") -> float:
     "Fraction of each layer's active weights replaced at `step`; 0 from `end_step` on."
-    if schedule not in SCHEDULES: raise ValueError(f"schedule must be 'cosine', 'linear' or 'constant', got {schedule!r}")
-    if step >= end_step: return 0.0
-    if schedule == "cosine": return initial * 0.5 * (1 + math.cos(math.pi * step / end_step))
-    if schedule == "linear": return initial * (1 - step / end_step)
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be 'cosine', 'linear' or 'constant', got {schedule!r}")
+    if step >= end_step:
+        return 0.0
+    if schedule == "cosine":
+        return initial * 0.5 * (1 + math.cos(math.pi * step / end_step))
+    if schedule == "linear":
+        return initial * (1 - step / end_step)
     return initial
 
 # %% ../nbs/02_rigl.ipynb #d99fafcc
@@ -29,56 +34,83 @@ def _first(score: torch.Tensor, k: int, descending: bool) -> torch.Tensor:
     "Indices of the k smallest (largest) entries of a 1-D `score`; ties go to the lowest index (stable sort)."
     return torch.sort(score, descending=descending, stable=True).indices[:k]
 
+
 ROW_VALUES = ("clean", "authors")
+
 
 class TopologyUpdater:
     "RigL / SET / Static mask updates for a `Masking`: call `update(step)` when `is_update_step(step)`."
+
     METHODS = ("rigl", "set", "static")
-    def __init__(self,
-                 masking: Masking,
-                 method: str = "rigl",        # "rigl" (grow by |gradient|), "set" (grow at random), "static" (never update)
-                 end_step: int | None = None, # no updates from here on (fit() uses 75% of the total steps)
-                 interval: int = 100,         # ΔT, steps between updates
-                 prune_rate: float = 0.3,     # r0, the initial drop fraction
-                 schedule: str = "cosine",    # drop-fraction schedule
-                 seed: int = 0,               # seeds SET's random growth
-                 update_steps: str = "clean",     # "clean": g % ΔT == 0, g > 0; "authors": (g+1) % ΔT == 0
-                 drop_schedule: str = "clean",    # "clean": r at g; "authors": r at g − 1 (their decay lags a step)
-                 dense_layers: str = "clean",     # "clean": skip fully dense layers; "authors": their prune-rate adjustment
-                 regrown_momentum: str = "clean"):  # "clean": zeroed; "authors": a dropped-and-regrown weight keeps it
-        if method not in self.METHODS: raise ValueError(f"method must be one of {', '.join(self.METHODS)}, got {method!r}")
-        if method != "static" and (end_step is None or end_step < 0): raise ValueError(f"{method} needs end_step >= 0, got {end_step}")
-        if interval < 1: raise ValueError(f"interval must be >= 1, got {interval}")
-        if not 0 <= prune_rate <= 1: raise ValueError(f"prune_rate must be in [0, 1], got {prune_rate}")
-        if schedule not in SCHEDULES: raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-        for name, v in (("update_steps", update_steps), ("drop_schedule", drop_schedule), ("dense_layers", dense_layers),
-                        ("regrown_momentum", regrown_momentum)):
-            if v not in ROW_VALUES: raise ValueError(f"{name} must be one of clean, authors, got {v!r}")
+
+    def __init__(
+        self,
+        masking: Masking,
+        method: str = "rigl",  # "rigl" (grow by |gradient|), "set" (grow at random), "static" (never update)
+        end_step: int | None = None,  # no updates from here on (fit() uses 75% of the total steps)
+        interval: int = 100,  # ΔT, steps between updates
+        prune_rate: float = 0.3,  # r0, the initial drop fraction
+        schedule: str = "cosine",  # drop-fraction schedule
+        seed: int = 0,  # seeds SET's random growth
+        update_steps: str = "clean",  # "clean": g % ΔT == 0, g > 0; "authors": (g+1) % ΔT == 0
+        drop_schedule: str = "clean",  # "clean": r at g; "authors": r at g − 1 (their decay lags a step)
+        dense_layers: str = "clean",  # "clean": skip fully dense layers; "authors": their prune-rate adjustment
+        regrown_momentum: str = "clean",
+    ):  # "clean": zeroed; "authors": a dropped-and-regrown weight keeps it
+        if method not in self.METHODS:
+            raise ValueError(f"method must be one of {', '.join(self.METHODS)}, got {method!r}")
+        if method != "static" and (end_step is None or end_step < 0):
+            raise ValueError(f"{method} needs end_step >= 0, got {end_step}")
+        if interval < 1:
+            raise ValueError(f"interval must be >= 1, got {interval}")
+        if not 0 <= prune_rate <= 1:
+            raise ValueError(f"prune_rate must be in [0, 1], got {prune_rate}")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        for name, v in (
+            ("update_steps", update_steps),
+            ("drop_schedule", drop_schedule),
+            ("dense_layers", dense_layers),
+            ("regrown_momentum", regrown_momentum),
+        ):
+            if v not in ROW_VALUES:
+                raise ValueError(f"{name} must be one of clean, authors, got {v!r}")
         self.masking, self.method, self.end_step, self.interval = masking, method, end_step, interval
         self.prune_rate, self.schedule = prune_rate, schedule
-        self.update_steps, self.drop_schedule, self.dense_layers, self.regrown_momentum = update_steps, drop_schedule, dense_layers, regrown_momentum
+        self.update_steps, self.drop_schedule, self.dense_layers, self.regrown_momentum = (
+            update_steps,
+            drop_schedule,
+            dense_layers,
+            regrown_momentum,
+        )
         self.generator = torch.Generator().manual_seed(seed)
 
     def is_update_step(self, step: int) -> bool:
         "Whether the masks change at (0-based) `step` instead of an optimizer step."
-        if self.method == "static" or step >= self.end_step: return False
-        if self.update_steps == "authors": return (step + 1) % self.interval == 0
+        if self.method == "static" or step >= self.end_step:
+            return False
+        if self.update_steps == "authors":
+            return (step + 1) % self.interval == 0
         return step > 0 and step % self.interval == 0
 
     def drop_fraction(self, step: int) -> float:
         "r at update `step`: the schedule at `step`, or (authors) at the step before — their decay only advances on optimizer steps."
-        return prune_rate(max(step - 1, 0) if self.drop_schedule == "authors" else step, self.end_step, self.prune_rate, self.schedule)
+        return prune_rate(
+            max(step - 1, 0) if self.drop_schedule == "authors" else step, self.end_step, self.prune_rate, self.schedule
+        )
 
     def layer_rates(self, r: float, shares: dict[str, float] | None = None) -> dict[str, float]:
         "Each layer's drop fraction: r, except (clean) 0 for fully dense layers, or (authors) min(sparsity, r) for a layer under 20% sparsity whose share exceeds 1/L (share: of the nonzero weights, or `shares`, e.g. SNFS's momentum shares)."
         m = self.masking
-        if self.dense_layers == "clean": return {n: 0.0 if m.nnz[n] == w.numel() else r for n, w in m.weights.items()}
+        if self.dense_layers == "clean":
+            return {n: 0.0 if m.nnz[n] == w.numel() else r for n, w in m.weights.items()}
         L = len(m.weights)
         if shares is None:
-            nonzero = {n: int((w != 0).sum()) for n, w in m.weights.items()}      # the authors count nonzero *values*
+            nonzero = {n: int((w != 0).sum()) for n, w in m.weights.items()}  # the authors count nonzero *values*
             total = sum(nonzero.values())
             big = {n: nonzero[n] * L > total for n in nonzero}
-        else: big = {n: shares[n] * L > 1 for n in m.weights}
+        else:
+            big = {n: shares[n] * L > 1 for n in m.weights}
         rates = {}
         for n, w in m.weights.items():
             sparsity = 1 - m.nnz[n] / w.numel()
@@ -87,9 +119,13 @@ class TopologyUpdater:
 
     def _grow_score(self, name, weight, candidates):
         if self.method == "rigl":
-            if weight.grad is None: raise RuntimeError(f"RigL grows by the minibatch gradient, but {name} has no .grad: call loss.backward() first")
+            if weight.grad is None:
+                raise RuntimeError(
+                    f"RigL grows by the minibatch gradient, but {name} has no .grad: call loss.backward() first"
+                )
             score = weight.grad.abs().flatten()
-        else: score = torch.rand(weight.numel(), generator=self.generator).to(weight.device)
+        else:
+            score = torch.rand(weight.numel(), generator=self.generator).to(weight.device)
         return torch.where(candidates, score, torch.full_like(score, -math.inf))
 
     @torch.no_grad()
@@ -99,84 +135,119 @@ class TopologyUpdater:
         for name, rate in self.layer_rates(self.drop_fraction(step)).items():
             w, mask = self.masking.weights[name], self.masking.masks[name]
             k = math.ceil(rate * self.masking.nnz[name])
-            if k == 0: continue
-            keep = mask.flatten().clone()                     # flat scores are read-only copies in logical order:
-            w_abs = w.detach().abs().flatten()                # valid for any memory format (e.g. channels_last)
-            keep[_first(torch.where(keep, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = False   # drop
+            if k == 0:
+                continue
+            keep = mask.flatten().clone()  # flat scores are read-only copies in logical order:
+            w_abs = w.detach().abs().flatten()  # valid for any memory format (e.g. channels_last)
+            keep[_first(torch.where(keep, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = (
+                False  # drop
+            )
             grow = _first(self._grow_score(name, w, ~keep), k, descending=True)
             keep[grow] = True
-            grown = torch.zeros_like(keep); grown[grow] = True
-            grown = grown.view(w.shape)                       # bool, contiguous, the weight's logical shape
-            w.masked_fill_(grown, 0)                          # new connections start at zero (in place: keeps w's strides) ...
-            if optimizer is not None and self.regrown_momentum == "clean":   # ... with no momentum
+            grown = torch.zeros_like(keep)
+            grown[grow] = True
+            grown = grown.view(w.shape)  # bool, contiguous, the weight's logical shape
+            w.masked_fill_(grown, 0)  # new connections start at zero (in place: keeps w's strides) ...
+            if optimizer is not None and self.regrown_momentum == "clean":  # ... with no momentum
                 for v in optimizer.state.get(w, {}).values():
-                    if torch.is_tensor(v) and v.shape == w.shape: v.masked_fill_(grown, 0)
+                    if torch.is_tensor(v) and v.shape == w.shape:
+                        v.masked_fill_(grown, 0)
             new_masks[name], moved[name] = keep.view(w.shape), k
-        self.masking.set_masks(new_masks, same_nnz=True)      # zeroes the dropped weights and their state
+        self.masking.set_masks(new_masks, same_nnz=True)  # zeroes the dropped weights and their state
         return moved
 
-    def state_dict(self) -> dict: return {"generator": self.generator.get_state()}
-    def load_state_dict(self, state: dict): self.generator.set_state(state["generator"].cpu())
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict):
+        self.generator.set_state(state["generator"].cpu())
 
     def __repr__(self):
-        rows = [n for n in ("update_steps", "drop_schedule", "dense_layers", "regrown_momentum") if getattr(self, n) == "authors"]
-        return f"TopologyUpdater({self.method}, ΔT={self.interval}, end_step={self.end_step}, r0={self.prune_rate}, {self.schedule}" + (f", authors: {rows})" if rows else ")")
+        rows = [
+            n
+            for n in ("update_steps", "drop_schedule", "dense_layers", "regrown_momentum")
+            if getattr(self, n) == "authors"
+        ]
+        return (
+            f"TopologyUpdater({self.method}, ΔT={self.interval}, end_step={self.end_step}, r0={self.prune_rate}, {self.schedule}"
+            + (f", authors: {rows})" if rows else ")")
+        )
 
 # %% ../nbs/02_rigl.ipynb #3c9fa3d1
 UPDATE_METHODS: dict = {}
-COSTS = ("dense", "static", "set", "rigl", "snfs")     # the training-FLOPs models of `flops.epoch_train_flops`
+COSTS = ("dense", "static", "set", "rigl", "snfs")  # the training-FLOPs models of `flops.epoch_train_flops`
 
-def update_method(name: str,
-                  masked: bool = True,        # False: the method has no `Masking` at all (dense networks)
-                  cost: str | None = None,    # its training-FLOPs model, one of COSTS (default: `name`)
-                  start_dense: bool = False): # True: `fit` builds the `Masking` at density 1 (the factory then shapes it)
+
+def update_method(
+    name: str,
+    masked: bool = True,  # False: the method has no `Masking` at all (dense networks)
+    cost: str | None = None,  # its training-FLOPs model, one of COSTS (default: `name`)
+    start_dense: bool = False,
+):  # True: `fit` builds the `Masking` at density 1 (the factory then shapes it)
     "Register a factory `(masking, settings) -> updater | None` under `name` (lower case)."
-    if (cost or name) not in COSTS: raise ValueError(f"cost must be one of {', '.join(COSTS)}, got {cost or name!r}")
+    if (cost or name) not in COSTS:
+        raise ValueError(f"cost must be one of {', '.join(COSTS)}, got {cost or name!r}")
+
     def register(factory):
         factory.method, factory.masked, factory.cost, factory.start_dense = name, masked, cost or name, start_dense
         UPDATE_METHODS[name] = factory
         return factory
+
     return register
 
+
 def _rows(s) -> dict:
-    return dict(update_steps=s.update_steps, drop_schedule=s.drop_schedule, dense_layers=s.dense_layers, regrown_momentum=s.regrown_momentum)
+    return dict(
+        update_steps=s.update_steps,
+        drop_schedule=s.drop_schedule,
+        dense_layers=s.dense_layers,
+        regrown_momentum=s.regrown_momentum,
+    )
+
 
 @update_method("rigl")
 def rigl(masking, s):
     "RigL (Evci et al. 2020): drop the smallest |w|, grow the largest |∇w| of the minibatch."
     return TopologyUpdater(masking, "rigl", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
 
+
 @update_method("set")
 def set_(masking, s):
     "SET (Mocanu et al. 2018): drop the smallest |w|, grow at random."
     return TopologyUpdater(masking, "set", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+
 
 @update_method("static")
 def static(masking, s):
     "Static: the initial random mask is kept for the whole run."
     return None
 
+
 @update_method("dense", masked=False)
 def dense(masking, s):
     "Dense training: no masks (the upper baseline)."
     return None
+
 
 @update_method("small_dense", masked=False, cost="dense")
 def small_dense(masking, s):
     "Small-Dense: a dense network narrowed to the sparse network's parameter count at `density` (build it with `models.small_dense`)."
     return None
 
+
 def make_updater(method: str, masking, settings):
     "The updater for `method` (None: fixed masks, or none at all), from the registry."
-    if method not in UPDATE_METHODS: raise ValueError(f"method must be one of {', '.join(UPDATE_METHODS)}, got {method!r}")
+    if method not in UPDATE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(UPDATE_METHODS)}, got {method!r}")
     return UPDATE_METHODS[method](masking, settings)
 
 # %% ../nbs/02_rigl.ipynb #c1ceeb7b
-def redistribute(shares: dict[str, float],   # s_l, summing to 1
-                 removed: dict[str, int],    # k_l, weights dropped per layer
-                 zeros: dict[str, int],      # inactive weights per layer before the drop
-                 total: float,               # R + A, what to regrow over all layers
-                ) -> dict[str, float]:
+def redistribute(
+    shares: dict[str, float],  # s_l, summing to 1
+    removed: dict[str, int],  # k_l, weights dropped per layer
+    zeros: dict[str, int],  # inactive weights per layer before the drop
+    total: float,  # R + A, what to regrow over all layers
+) -> dict[str, float]:
     "How many weights SNFS regrows per layer (floats): round(s_l·total), capped at 0.99 × the layer's zeros after the drop, overflow spread evenly until none is left."
     cap = {n: 0.99 * (zeros[n] + removed[n]) for n in shares}
     grow, spill, residual, passes = {}, 0.0, math.inf, 0
@@ -184,20 +255,33 @@ def redistribute(shares: dict[str, float],   # s_l, summing to 1
         residual = 0.0
         for n in shares:
             x = (grow[n] if n in grow else round(shares[n] * total)) + spill
-            grow[n] = min(x, cap[n]); residual += max(x - cap[n], 0.0)
+            grow[n] = min(x, cap[n])
+            residual += max(x - cap[n], 0.0)
         spill, passes = residual / len(grow), passes + 1
     return grow
 
+
 class SparseMomentum(TopologyUpdater):
     "Sparse Momentum (SNFS): drop the smallest |w| per layer, regrow by momentum share across layers, where |momentum| is largest."
+
     METHODS = ("snfs",)
-    def __init__(self, masking: Masking, end_step: int, interval: int = 100, prune_rate: float = 0.3, schedule: str = "cosine",
-                 seed: int = 0, **rows):
+
+    def __init__(
+        self,
+        masking: Masking,
+        end_step: int,
+        interval: int = 100,
+        prune_rate: float = 0.3,
+        schedule: str = "cosine",
+        seed: int = 0,
+        **rows,
+    ):
         super().__init__(masking, "snfs", end_step, interval, prune_rate, schedule, seed, **rows)
-        if masking.optimizer is None: raise ValueError("snfs grows by the optimizer's momentum: build the Masking with optimizer=")
-        masking.mask_state = False                      # dense momentum: inactive weights accumulate it (the growth score)
-        self.baseline = sum(masking.nnz.values())       # the count A pulls back to
-        self.deficits, self.correction_term = [], 0.0   # a_1..a_k and A
+        if masking.optimizer is None:
+            raise ValueError("snfs grows by the optimizer's momentum: build the Masking with optimizer=")
+        masking.mask_state = False  # dense momentum: inactive weights accumulate it (the growth score)
+        self.baseline = sum(masking.nnz.values())  # the count A pulls back to
+        self.deficits, self.correction_term = [], 0.0  # a_1..a_k and A
 
     def momentum(self, w: torch.Tensor) -> torch.Tensor:
         buf = self.masking.optimizer.state.get(w, {}).get("momentum_buffer")
@@ -206,7 +290,9 @@ class SparseMomentum(TopologyUpdater):
     def shares(self) -> dict[str, float]:
         "s_l: each layer's mean |momentum| over its active weights, normalised to sum 1 (equal shares before any momentum)."
         m = self.masking
-        means = {n: float(self.momentum(w).abs()[m.masks[n]].mean()) if m.nnz[n] else 0.0 for n, w in m.weights.items()}   # an empty layer: no share
+        means = {
+            n: float(self.momentum(w).abs()[m.masks[n]].mean()) if m.nnz[n] else 0.0 for n, w in m.weights.items()
+        }  # an empty layer: no share
         total = sum(means.values())
         return {n: v / total if total > 0 else 1 / len(means) for n, v in means.items()}
 
@@ -230,89 +316,141 @@ class SparseMomentum(TopologyUpdater):
             mask, k = keep[n], max(0, int(target[n]))
             if k:
                 score = self.momentum(w).abs().flatten()
-                newly = torch.zeros_like(mask); newly[_first(torch.where(mask, torch.full_like(score, -math.inf), score), k, descending=True)] = True
-                if self.regrown_momentum == "clean": w.masked_fill_((newly & m.masks[n].flatten()).view(w.shape), 0)   # dropped and regrown: restarts at 0
+                newly = torch.zeros_like(mask)
+                newly[_first(torch.where(mask, torch.full_like(score, -math.inf), score), k, descending=True)] = True
+                if self.regrown_momentum == "clean":
+                    w.masked_fill_(
+                        (newly & m.masks[n].flatten()).view(w.shape), 0
+                    )  # dropped and regrown: restarts at 0
                 mask = mask | newly
             new[n], grown[n] = mask.view(w.shape), k
-        m.set_masks(new)                                 # recounts; zeroes the dropped weights (their momentum stays)
+        m.set_masks(new)  # recounts; zeroes the dropped weights (their momentum stays)
         self.deficits.append(self.baseline - sum(m.nnz.values()))
-        self.correction_term = 0.25 * self.correction_term + 0.75 * self.deficits[-1] + sum(self.deficits) / len(self.deficits)
+        self.correction_term = (
+            0.25 * self.correction_term + 0.75 * self.deficits[-1] + sum(self.deficits) / len(self.deficits)
+        )
         return grown
 
     def state_dict(self) -> dict:
-        return {**super().state_dict(), "baseline": self.baseline, "deficits": list(self.deficits), "correction_term": self.correction_term}
+        return {
+            **super().state_dict(),
+            "baseline": self.baseline,
+            "deficits": list(self.deficits),
+            "correction_term": self.correction_term,
+        }
+
     def load_state_dict(self, state: dict):
         super().load_state_dict(state)
-        self.baseline, self.deficits, self.correction_term = state["baseline"], list(state["deficits"]), state["correction_term"]
+        self.baseline, self.deficits, self.correction_term = (
+            state["baseline"],
+            list(state["deficits"]),
+            state["correction_term"],
+        )
+
 
 @update_method("snfs")
 def snfs(masking, s):
     "Sparse Momentum (Dettmers & Zettlemoyer 2019): grow by momentum, redistribute across layers by momentum share."
-    if s.momentum == 0: raise ValueError("method snfs grows by the SGD momentum: momentum must be > 0, got 0")
+    if s.momentum == 0:
+        raise ValueError("method snfs grows by the SGD momentum: momentum must be > 0, got 0")
     return SparseMomentum(masking, s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
 
 # %% ../nbs/02_rigl.ipynb #8c162b15
 def pruning_sparsity(t: float, final_sparsity: float, start: int, end: int) -> float:
     "Zhu & Gupta's cubic schedule: 0 before `start`, s_f·[1 − (1 − (t − start)/(end − start))³] until `end`, s_f from then on."
-    if t < start: return 0.0
-    if t >= end: return final_sparsity
+    if t < start:
+        return 0.0
+    if t >= end:
+        return final_sparsity
     return final_sparsity * (1 - (1 - (t - start) / (end - start)) ** 3)
+
 
 def pruning_steps(start: int, end: int, interval: int, update_steps: str = "clean") -> tuple[int, int | None]:
     "(number of update steps in [start, end), the last or None); clean: g % ΔT == 0, g > 0; authors: (g+1) % ΔT == 0."
-    if update_steps == "authors": n, last = end // interval - start // interval, (end // interval) * interval - 1
-    else: n, last = (end - 1) // interval - (max(start, 1) - 1) // interval, ((end - 1) // interval) * interval
+    if update_steps == "authors":
+        n, last = end // interval - start // interval, (end // interval) * interval - 1
+    else:
+        n, last = (end - 1) // interval - (max(start, 1) - 1) // interval, ((end - 1) // interval) * interval
     return (n, last) if n > 0 else (0, None)
+
 
 def _no_pruning_step(start: int, end: int, interval: int, update_steps: str) -> str:
     "One line: why `start`, `interval` and `end` leave gradual pruning no update step, and what to change."
     when = "(g+1) % interval == 0" if update_steps == "authors" else "g % interval == 0, g > 0"
     lo = start if update_steps == "authors" else max(start, 1)
-    if end - lo < 1:                                     # no interval can help
-        return (f"end_step must leave gradual pruning an update step at or after prune_start, got end_step {end} with "
-                f"prune_start {start}: train longer (end_step is 75% of all steps unless set)"
-                + (" or lower prune_start" if start > 1 else ""))
-    ok = max(1, (end - lo) // 10)                        # about 10 pruning steps
+    if end - lo < 1:  # no interval can help
+        return (
+            f"end_step must leave gradual pruning an update step at or after prune_start, got end_step {end} with "
+            f"prune_start {start}: train longer (end_step is 75% of all steps unless set)"
+            + (" or lower prune_start" if start > 1 else "")
+        )
+    ok = max(1, (end - lo) // 10)  # about 10 pruning steps
     n = pruning_steps(start, end, ok, update_steps)[0]
-    return (f"interval must leave gradual pruning at least one update step ({when}) in [prune_start, end_step) = "
-            f"[{start}, {end}), got {interval}: use e.g. interval {ok} ({n} pruning steps), "
-            f"or train longer (end_step is 75% of all steps unless set)")
+    return (
+        f"interval must leave gradual pruning at least one update step ({when}) in [prune_start, end_step) = "
+        f"[{start}, {end}), got {interval}: use e.g. interval {ok} ({n} pruning steps), "
+        f"or train longer (end_step is 75% of all steps unless set)"
+    )
+
 
 class GradualPruning:
     "Gradual global magnitude pruning, dense to `density` by the last update: the globally smallest |w| go, none grow."
-    def __init__(self, masking: Masking, density: float, end_step: int, interval: int = 100, start_step: int = 700,
-                 update_steps: str = "clean", drop_schedule: str = "clean"):
-        if not 0 < density <= 1: raise ValueError(f"density must be in (0, 1], got {density}")
-        if not 0 <= start_step < end_step: raise ValueError(f"prune_start must be in [0, end_step={end_step}), got {start_step}")
-        if interval < 1: raise ValueError(f"interval must be >= 1, got {interval}")
+
+    def __init__(
+        self,
+        masking: Masking,
+        density: float,
+        end_step: int,
+        interval: int = 100,
+        start_step: int = 700,
+        update_steps: str = "clean",
+        drop_schedule: str = "clean",
+    ):
+        if not 0 < density <= 1:
+            raise ValueError(f"density must be in (0, 1], got {density}")
+        if not 0 <= start_step < end_step:
+            raise ValueError(f"prune_start must be in [0, end_step={end_step}), got {start_step}")
+        if interval < 1:
+            raise ValueError(f"interval must be >= 1, got {interval}")
         for name, v in (("update_steps", update_steps), ("drop_schedule", drop_schedule)):
-            if v not in ROW_VALUES: raise ValueError(f"{name} must be one of clean, authors, got {v!r}")
-        self.masking, self.density, self.end_step, self.interval, self.start_step = masking, density, end_step, interval, start_step
+            if v not in ROW_VALUES:
+                raise ValueError(f"{name} must be one of clean, authors, got {v!r}")
+        self.masking, self.density, self.end_step, self.interval, self.start_step = (
+            masking,
+            density,
+            end_step,
+            interval,
+            start_step,
+        )
         self.update_steps, self.drop_schedule = update_steps, drop_schedule
-        self.prunable = list(masking.weights)[1:]        # the stem conv stays dense (the reference never masks it)
-        if not self.prunable: raise ValueError("gradual pruning needs at least two masked layers (the first stays dense)")
+        self.prunable = list(masking.weights)[1:]  # the stem conv stays dense (the reference never masks it)
+        if not self.prunable:
+            raise ValueError("gradual pruning needs at least two masked layers (the first stays dense)")
         self.size = sum(masking.weights[n].numel() for n in self.prunable)
         self.n_steps, self.last_step = pruning_steps(start_step, end_step, interval, update_steps)  # updates from t0 on
-        if self.last_step is None and density < 1:       # refuse before training: the run could never reach `density`
+        if self.last_step is None and density < 1:  # refuse before training: the run could never reach `density`
             raise ValueError(_no_pruning_step(start_step, end_step, interval, update_steps))
         self.schedule_end = self.last_step if drop_schedule == "clean" and self.last_step is not None else end_step
 
     def is_update_step(self, step: int) -> bool:
-        if step >= self.end_step: return False
-        if self.update_steps == "authors": return (step + 1) % self.interval == 0
+        if step >= self.end_step:
+            return False
+        if self.update_steps == "authors":
+            return (step + 1) % self.interval == 0
         return step >= self.start_step and step > 0 and step % self.interval == 0
 
     def target_sparsity(self, step: int) -> float:
         "s(t) of the prunable weights at update `step` (clean: ends at the last update; authors: at end_step)."
         s_f = 1 - self.density
-        if self.drop_schedule == "authors": return pruning_sparsity(step - 1, s_f, self.start_step, self.end_step)
+        if self.drop_schedule == "authors":
+            return pruning_sparsity(step - 1, s_f, self.start_step, self.end_step)
         return pruning_sparsity(step, s_f, self.start_step, self.schedule_end)
 
     def to_prune(self, step: int) -> int:
         "How many active prunable weights go at update `step`; at the last update, at least down to round(density·N)."
         active, s = sum(self.masking.nnz[n] for n in self.prunable), self.target_sparsity(step)
         to_target = max(0, active - round(self.density * self.size))
-        if self.drop_schedule == "authors":              # theirs; topped up at the last update if it falls short
+        if self.drop_schedule == "authors":  # theirs; topped up at the last update if it falls short
             k = math.ceil(max(s - (1 - active / self.size), 0) * self.size)
             return max(k, to_target) if self.last_step is not None and step >= self.last_step else k
         return to_target if step >= self.schedule_end else max(0, active - round((1 - s) * self.size))
@@ -325,50 +463,78 @@ class GradualPruning:
     def update(self, step: int) -> dict[str, int]:
         "Prune the globally smallest |w|; returns {layer: weights pruned}."
         m, k = self.masking, self.to_prune(step)
-        if k == 0: return {}
+        if k == 0:
+            return {}
         masks = torch.cat([m.masks[n].flatten() for n in self.prunable])
         w_abs = torch.cat([m.weights[n].detach().abs().flatten().float() for n in self.prunable])
         masks[_first(torch.where(masks, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = False
-        new, pruned, i = {}, {}, 0
+        new, i = {}, 0
         for n in self.prunable:
             w = m.weights[n]
-            new[n] = masks[i:i + w.numel()].view(w.shape); i += w.numel()
+            new[n] = masks[i : i + w.numel()].view(w.shape)
+            i += w.numel()
         before = dict(m.nnz)
         m.set_masks(new)
         return {n: before[n] - m.nnz[n] for n in self.prunable if before[n] != m.nnz[n]}
 
-    def state_dict(self) -> dict: return {}
-    def load_state_dict(self, state: dict): pass
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict):
+        pass
+
     def __repr__(self):
-        return (f"GradualPruning(density={self.density}, steps {self.start_step}..{self.end_step} "
-                f"every {self.interval}, last {self.last_step})")
+        return (
+            f"GradualPruning(density={self.density}, steps {self.start_step}..{self.end_step} "
+            f"every {self.interval}, last {self.last_step})"
+        )
+
 
 @update_method("pruning", cost="static", start_dense=True)
 def pruning(masking, s):
     "Gradual magnitude pruning (Zhu & Gupta 2017): dense to `density` on a cubic schedule, global magnitude, no regrowth."
-    return GradualPruning(masking, s.density, s.end_step, s.interval, s.prune_start, update_steps=s.update_steps, drop_schedule=s.drop_schedule)
+    return GradualPruning(
+        masking,
+        s.density,
+        s.end_step,
+        s.interval,
+        s.prune_start,
+        update_steps=s.update_steps,
+        drop_schedule=s.drop_schedule,
+    )
 
 # %% ../nbs/02_rigl.ipynb #76b9be96
-def pruned_masks(run_dir, masking: Masking, density: float, seed: int,
-                 same: dict | None = None) -> dict[str, torch.Tensor]:   # settings the pruning run must share, e.g. epochs
+def pruned_masks(
+    run_dir, masking: Masking, density: float, seed: int, same: dict | None = None
+) -> dict[str, torch.Tensor]:  # settings the pruning run must share, e.g. epochs
     "The final masks of the complete gradual-pruning run in `run_dir`, checked against this run (density, seed, initial weights)."
     from balance_sparse.runs import RunFolder, read_json
-    if run_dir is None: raise ValueError("method lottery needs mask_from=<the folder of the pruning run whose final mask it trains>")
+
+    if run_dir is None:
+        raise ValueError("method lottery needs mask_from=<the folder of the pruning run whose final mask it trains>")
     run = RunFolder(run_dir)
     if run.status() != "complete":
-        raise FileNotFoundError(f"lottery takes its mask from the pruning run {run_dir}, which is {run.status() or 'missing or unfinished'}: "
-                                f"train it first (method pruning, density {density}, seed {seed}; e.g. make cifar10.Pruning DENSITY={density} SEED={seed})")
+        raise FileNotFoundError(
+            f"lottery takes its mask from the pruning run {run_dir}, which is {run.status() or 'missing or unfinished'}: "
+            f"train it first (method pruning, density {density}, seed {seed}; e.g. make cifar10.Pruning DENSITY={density} SEED={seed})"
+        )
     cfg = read_json(run.config)
     got = {"method": cfg.get("method"), "density": cfg.get("density"), "seed": cfg.get("seed")}
     if got != {"method": "pruning", "density": density, "seed": seed}:
-        raise ValueError(f"mask_from must be a pruning run with density {density} and seed {seed}, got {run_dir} with {got}")
-    if same is not None:                                 # the same training otherwise (a 2-epoch smoke test is not the mask of a 250-epoch run)
+        raise ValueError(
+            f"mask_from must be a pruning run with density {density} and seed {seed}, got {run_dir} with {got}"
+        )
+    if same is not None:  # the same training otherwise (a 2-epoch smoke test is not the mask of a 250-epoch run)
         other = {k: (cfg.get(k), v) for k, v in same.items() if cfg.get(k) != v}
-        if other: raise ValueError(f"mask_from {run_dir} was trained differently: {other} (pruning run, this run)")
+        if other:
+            raise ValueError(f"mask_from {run_dir} was trained differently: {other} (pruning run, this run)")
     if cfg.get("initial_fingerprint") != masking.initial_fingerprint:
-        raise ValueError(f"lottery must start from the initial weights of {run_dir}, but the model's differ: build it as that run did "
-                         "(same architecture, torch.manual_seed(seed) right before building it, as train.ipynb does)")
+        raise ValueError(
+            f"lottery must start from the initial weights of {run_dir}, but the model's differ: build it as that run did "
+            "(same architecture, torch.manual_seed(seed) right before building it, as train.ipynb does)"
+        )
     return run.load_checkpoint(map_location="cpu")["masking"]["masks"]
+
 
 @update_method("lottery", cost="static", start_dense=True)
 def lottery(masking, s):

@@ -15,37 +15,52 @@ __all__ = ['STATUSES', 'HEARTBEAT_RESERVE', 'HEARTBEAT_STALE', 'atomic_write', '
 
 # %% ../nbs/08_runs.ipynb #b30a5d43
 def _umask() -> int:
-    mask = os.umask(0); os.umask(mask); return mask
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
 
 def atomic_write(path, write):
     "Call `write(tmp_path)`, then rename tmp_path to `path` (atomic on POSIX); the file gets 0666 less the umask."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"); os.close(fd)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp): os.remove(tmp)
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 # %% ../nbs/08_runs.ipynb #739365ca
 def _json_safe(obj):
     "`obj` with every non-finite float replaced by None (recursively through dicts, lists and tuples)."
-    if isinstance(obj, float) and not math.isfinite(obj): return None
-    if isinstance(obj, dict): return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)): return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
     return obj
+
 
 def write_json(path, obj, reserve: int = 0):
     "Write `obj` as indented, strict JSON (non-finite floats become null), atomically; padded to `reserve` bytes."
     text = json.dumps(_json_safe(obj), indent=2, default=str, allow_nan=False) + "\n"
-    text += " " * max(0, reserve - len(text.encode()))                 # trailing white space: still one JSON value
+    text += " " * max(0, reserve - len(text.encode()))  # trailing white space: still one JSON value
+
     def w(tmp):
-        with open(tmp, "w") as f: f.write(text)
+        with open(tmp, "w") as f:
+            f.write(text)
+
     atomic_write(path, w)
 
+
 def read_json(path) -> dict:
-    with open(path) as f: return json.load(f)
+    with open(path) as f:
+        return json.load(f)
 
 # %% ../nbs/08_runs.ipynb #3337a9b7
 def data_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
@@ -60,99 +75,155 @@ def data_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
 # %% ../nbs/08_runs.ipynb #551b8358
 def _proc_stat(pid: int) -> list[str] | None:
     "The fields of /proc/<pid>/stat after the command name (state first), or None."
-    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError): return None
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
 
 def proc_start(pid: int) -> str | None:
     "When process `pid` started (clock ticks since boot, from /proc), or None where that is unknown."
     stat = _proc_stat(pid)
     return stat[19] if stat and len(stat) > 19 else None
 
+
 def pid_alive(pid, start: str | None = None) -> bool:
     "Whether process `pid` runs on this host and, given its `proc_start`, is still the same process (not a reused pid)."
-    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0: return False
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: pass                                       # another user's process: alive
-    except (OverflowError, OSError): return False
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: alive
+    except (OverflowError, OSError):
+        return False
     stat = _proc_stat(pid)
-    if stat is None: return True                                      # no /proc (macOS): signal 0 is all we know
+    if stat is None:
+        return True  # no /proc (macOS): signal 0 is all we know
     return stat[0] != "Z" and (start is None or len(stat) <= 19 or stat[19] == start)
 
 # %% ../nbs/08_runs.ipynb #1c3a2c02
-class CheckpointError(RuntimeError): "No checkpoint of a run folder could be read."
+class CheckpointError(RuntimeError):
+    "No checkpoint of a run folder could be read."
 
-class RunLocked(RuntimeError): "Another process is training this run folder."
+
+class RunLocked(RuntimeError):
+    "Another process is training this run folder."
+
 
 class RunWriteError(RuntimeError):
     "A file of the run folder could not be written (a full disk, a quota, a read-only mount); `.errno` says why."
+
     def __init__(self, message: str, errno: int | None = None, epoch: int = 0):
-        super().__init__(message); self.errno, self.epoch = errno, epoch     # epoch: of the last good checkpoint
+        super().__init__(message)
+        self.errno, self.epoch = errno, epoch  # epoch: of the last good checkpoint
 
-STATUSES = ("complete", "stopped", "failed", "running", "not started")   # the words final.json, `state` and `fit` use
-HEARTBEAT_RESERVE = 4096   # bytes the heartbeat keeps allocated, so a final word can be recorded on a full disk
 
-HEARTBEAT_STALE = 3600.0   # seconds: a heartbeat from another host this recent (or within 3 of the run's longest epochs) is a live run
+STATUSES = ("complete", "stopped", "failed", "running", "not started")  # the words final.json, `state` and `fit` use
+HEARTBEAT_RESERVE = 4096  # bytes the heartbeat keeps allocated, so a final word can be recorded on a full disk
+
+HEARTBEAT_STALE = (
+    3600.0  # seconds: a heartbeat from another host this recent (or within 3 of the run's longest epochs) is a live run
+)
+
 
 class RunFolder:
     "The files of one run: config.json, metrics.csv, checkpoint.pt (+ checkpoint.prev.pt), final.json and the heartbeat running.json."
+
     def __init__(self, path):
         self.path = Path(path)
-        self.config, self.metrics, self.final = self.path / "config.json", self.path / "metrics.csv", self.path / "final.json"
+        self.config, self.metrics, self.final = (
+            self.path / "config.json",
+            self.path / "metrics.csv",
+            self.path / "final.json",
+        )
         self.checkpoint, self.previous = self.path / "checkpoint.pt", self.path / "checkpoint.prev.pt"
         self.running, self.lockfile = self.path / "running.json", self.path / "lock"
-        self._lock = None          # the open lock file while this object holds the folder
+        self._lock = None  # the open lock file while this object holds the folder
 
     def check_identity(self, identity: dict):
         "Refuse to continue a run whose saved config.json says it is another run (other settings or other data)."
-        if not self.config.exists(): return
+        if not self.config.exists():
+            return
         saved = read_json(self.config)
         changed = {k: (saved.get(k), v) for k, v in _json_safe(identity).items() if saved.get(k) != v}
-        if changed: raise ValueError(f"{self.path} holds another run: {changed} (saved, now); use another run_dir, or delete it to train again")
+        if changed:
+            raise ValueError(
+                f"{self.path} holds another run: {changed} (saved, now); use another run_dir, or delete it to train again"
+            )
 
     def status(self) -> str | None:
         "The `status` in final.json, or None when there is none (never started, or running, or killed)."
-        try: return read_json(self.final).get("status")
-        except (OSError, ValueError): return None
+        try:
+            return read_json(self.final).get("status")
+        except (OSError, ValueError):
+            return None
 
     def lock(self):
         """Become the folder's one writer: an exclusive `flock` on `lock` that the OS drops when the process ends (so a
         killed run never blocks its resume); another holder is refused with one line naming it."""
-        if self._lock is not None: return self
+        if self._lock is not None:
+            return self
         self.path.mkdir(parents=True, exist_ok=True)
         f = open(self.lockfile, "a+")
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            f.seek(0); holder = f.read().strip(); f.close()
-            try: h = json.loads(holder); who = f"pid {h['pid']} on {h['host']} since {h['since']}"
-            except (ValueError, KeyError, TypeError): who = "another process"
-            raise RunLocked(f"{self.path} is being trained by {who}: one writer per run folder. Wait for it to end or "
-                            f"stop it, or use another run_dir") from None
-        f.seek(0); f.truncate()
-        f.write(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
-        f.flush(); self._lock = f
+            f.seek(0)
+            holder = f.read().strip()
+            f.close()
+            try:
+                h = json.loads(holder)
+                who = f"pid {h['pid']} on {h['host']} since {h['since']}"
+            except (ValueError, KeyError, TypeError):
+                who = "another process"
+            raise RunLocked(
+                f"{self.path} is being trained by {who}: one writer per run folder. Wait for it to end or "
+                f"stop it, or use another run_dir"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(
+            json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+        )
+        f.flush()
+        self._lock = f
         return self
 
     def unlock(self):
         "Let go of the folder (the lock file stays: removing it would race with the next writer)."
-        if self._lock is not None: self._lock.close(); self._lock = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def locked(self) -> bool:
         "Whether some process (this one included) holds the folder's lock now."
-        if self._lock is not None: return True
-        if not self.lockfile.exists(): return False
+        if self._lock is not None:
+            return True
+        if not self.lockfile.exists():
+            return False
         with open(self.lockfile) as f:
-            try: fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError: return True
+            try:
+                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
         return False
 
     def start(self, config: dict, rows: list[dict], columns: list[str]):
         """Begin a session: write config.json (with every session's versions, host and first epoch in `sessions`), make
         metrics.csv match `rows`, remove any old final.json, start the heartbeat."""
-        try: sessions = read_json(self.config).get("sessions", []) if rows else []
-        except (OSError, ValueError): sessions = []
-        now = {"at": time.strftime("%Y-%m-%d %H:%M:%S"), "started_at_epoch": len(rows), "host": socket.gethostname(),
-               **{k: config[k] for k in ("versions", "device_name", "world_size") if k in config}}
+        try:
+            sessions = read_json(self.config).get("sessions", []) if rows else []
+        except (OSError, ValueError):
+            sessions = []
+        now = {
+            "at": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "started_at_epoch": len(rows),
+            "host": socket.gethostname(),
+            **{k: config[k] for k in ("versions", "device_name", "world_size") if k in config},
+        }
         config = {**config, "sessions": sessions + [now]}
         write_json(self.config, config)
         self.write_metrics(rows, columns)
@@ -165,17 +236,24 @@ class RunFolder:
     def save(self, state: dict, columns: list[str]):
         """An epoch's end: `save_checkpoint(state)`, then metrics.csv = its rows. A file that cannot be written ends the
         run with one line — the folder, the file, the last good checkpoint, how to resume — not a chain of tracebacks."""
-        for what, write in (("checkpoint.pt", lambda: self._write_checkpoint(state)),
-                            ("metrics.csv", lambda: self.write_metrics(state["rows"], columns)),
-                            ("running.json", lambda: self.beat(epoch=state.get("epoch")))):
-            try: write()
-            except Exception as e:               # torch.save reports a full disk as a RuntimeError raised from the OSError
+        for what, write in (
+            ("checkpoint.pt", lambda: self._write_checkpoint(state)),
+            ("metrics.csv", lambda: self.write_metrics(state["rows"], columns)),
+            ("running.json", lambda: self.beat(epoch=state.get("epoch"))),
+        ):
+            try:
+                write()
+            except Exception as e:  # torch.save reports a full disk as a RuntimeError raised from the OSError
                 cause = next((c for c in _chain(e) if isinstance(c, OSError)), None)
-                if cause is None: raise
+                if cause is None:
+                    raise
                 good = self._last_good()
-                raise RunWriteError(f"{self.path}: could not write {what} ({cause.strerror or cause}); {self.last_good()}; "
-                                    "free space and run the same command again to resume", cause.errno,
-                                    good[1] if good else 0) from None
+                raise RunWriteError(
+                    f"{self.path}: could not write {what} ({cause.strerror or cause}); {self.last_good()}; "
+                    "free space and run the same command again to resume",
+                    cause.errno,
+                    good[1] if good else 0,
+                ) from None
 
     def save_checkpoint(self, state: dict):
         "Write checkpoint.pt atomically (the one it replaces becomes checkpoint.prev.pt), then refresh the heartbeat."
@@ -184,48 +262,67 @@ class RunFolder:
 
     def _write_checkpoint(self, state: dict):
         def write(tmp):
-            with open(tmp, "wb") as f: torch.save(state, f)           # through a file object: an OSError says why it failed
-            if self.checkpoint.exists(): os.replace(self.checkpoint, self.previous)
+            with open(tmp, "wb") as f:
+                torch.save(state, f)  # through a file object: an OSError says why it failed
+            if self.checkpoint.exists():
+                os.replace(self.checkpoint, self.previous)
+
         atomic_write(self.checkpoint, write)
 
     def load_checkpoint(self, map_location=None) -> dict | None:
         "The newest readable checkpoint (None if the run has none); warns when it has to fall back to the previous one."
         problems = []
         for path in (self.checkpoint, self.previous):
-            if not path.exists(): continue
-            try: state = torch.load(path, map_location=map_location, weights_only=False)
-            except Exception as e: problems.append(f"{path} is unreadable ({type(e).__name__}: {str(e)[:120]})"); continue
-            if problems: warnings.warn(f"{problems[0]}; resuming from {path} (epoch {state['epoch']}) instead")
+            if not path.exists():
+                continue
+            try:
+                state = torch.load(path, map_location=map_location, weights_only=False)
+            except Exception as e:
+                problems.append(f"{path} is unreadable ({type(e).__name__}: {str(e)[:120]})")
+                continue
+            if problems:
+                warnings.warn(f"{problems[0]}; resuming from {path} (epoch {state['epoch']}) instead")
             return state
-        if problems: raise CheckpointError(f"{'; '.join(problems)}. Delete {self.path} to train this run from the start, "
-                                           f"or put an intact checkpoint.pt back")
+        if problems:
+            raise CheckpointError(
+                f"{'; '.join(problems)}. Delete {self.path} to train this run from the start, "
+                f"or put an intact checkpoint.pt back"
+            )
         return None
 
     def _last_good(self) -> tuple[Path, int] | None:
         "(path, epoch) of the newest checkpoint that can be read, or None."
         for path in (self.checkpoint, self.previous):
-            try: return path, int(torch.load(path, weights_only=False)["epoch"])
-            except Exception: continue
+            try:
+                return path, int(torch.load(path, weights_only=False)["epoch"])
+            except Exception:
+                continue
         return None
 
     def last_good(self) -> str:
         "Where a failed run can be resumed from, said in words (only a file that exists and can be read)."
         good = self._last_good()
-        if good: return f"last good checkpoint: {good[0]} (epoch {good[1]})"
+        if good:
+            return f"last good checkpoint: {good[0]} (epoch {good[1]})"
         return f"no checkpoint was written in {self.path} (the run failed in its first epoch)"
 
     def finish(self, status: str, **info):
         """Write final.json (its `status`: complete, stopped or failed), then end the heartbeat. With no room for a new
         file, the heartbeat's own allocated bytes are overwritten with the record and renamed final.json; failing that,
         the heartbeat is removed, so the folder never reads as running."""
-        try: sessions = read_json(self.config).get("sessions", [])
-        except (OSError, ValueError): sessions = []
-        if len({json.dumps(s.get("versions"), sort_keys=True) for s in sessions}) > 1:   # say it where results are read
+        try:
+            sessions = read_json(self.config).get("sessions", [])
+        except (OSError, ValueError):
+            sessions = []
+        if len({json.dumps(s.get("versions"), sort_keys=True) for s in sessions}) > 1:  # say it where results are read
             info["versions_changed"] = "the run was resumed under other package versions: see sessions in config.json"
         record = _json_safe({"status": status, **info})
-        try: write_json(self.final, record)
+        try:
+            write_json(self.final, record)
         except OSError:
-            if not self._final_in_place(record): self.running.unlink(missing_ok=True); return
+            if not self._final_in_place(record):
+                self.running.unlink(missing_ok=True)
+                return
         self.running.unlink(missing_ok=True)
 
     def _final_in_place(self, record: dict) -> bool:
@@ -233,29 +330,53 @@ class RunFolder:
         try:
             size = self.running.stat().st_size
             text = json.dumps(record, default=str)
-            if len(text.encode()) > size:                            # keep the status and the reason, drop the rest
-                text = json.dumps({k: str(record.get(k))[:size // 3] for k in ("status", "error", "message")})
+            if len(text.encode()) > size:  # keep the status and the reason, drop the rest
+                text = json.dumps({k: str(record.get(k))[: size // 3] for k in ("status", "error", "message")})
             data = text.encode()[:size]
-            with open(self.running, "r+b") as f: f.write(data); f.truncate(len(data)); f.flush(); os.fsync(f.fileno())
+            with open(self.running, "r+b") as f:
+                f.write(data)
+                f.truncate(len(data))
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(self.running, self.final)
             return read_json(self.final).get("status") == record["status"]
-        except (OSError, ValueError): return False
+        except (OSError, ValueError):
+            return False
 
     def beat(self, pid: int | None = None, **info):
         "Write the heartbeat running.json: this host, the pid that trains (default: this process) with its start time, now, `info`."
         pid = os.getpid() if pid is None else pid
-        env = {k: os.environ[v] for k, v in (("slurm_job", "SLURM_JOB_ID"), ("gpus", "CUDA_VISIBLE_DEVICES")) if os.environ.get(v)}
-        write_json(self.running, {"host": socket.gethostname(), "pid": pid, "proc_start": proc_start(pid), "time": time.time(),
-                                  "at": time.strftime("%Y-%m-%d %H:%M:%S"), **env, **info}, reserve=HEARTBEAT_RESERVE)
+        env = {
+            k: os.environ[v]
+            for k, v in (("slurm_job", "SLURM_JOB_ID"), ("gpus", "CUDA_VISIBLE_DEVICES"))
+            if os.environ.get(v)
+        }
+        write_json(
+            self.running,
+            {
+                "host": socket.gethostname(),
+                "pid": pid,
+                "proc_start": proc_start(pid),
+                "time": time.time(),
+                "at": time.strftime("%Y-%m-%d %H:%M:%S"),
+                **env,
+                **info,
+            },
+            reserve=HEARTBEAT_RESERVE,
+        )
 
     def heartbeat(self) -> dict | None:
-        try: return read_json(self.running)
-        except (OSError, ValueError): return None
+        try:
+            return read_json(self.running)
+        except (OSError, ValueError):
+            return None
 
     def _longest_epoch(self) -> float:
         "The longest epoch so far in seconds (0 when metrics.csv has none)."
-        try: s = pd.read_csv(self.metrics)["seconds"].astype(float)
-        except Exception: return 0.0
+        try:
+            s = pd.read_csv(self.metrics)["seconds"].astype(float)
+        except Exception:
+            return 0.0
         return float(s.diff().fillna(s).max()) if len(s) else 0.0
 
     def state(self, now: float | None = None, stale_after: float = HEARTBEAT_STALE) -> tuple[str, str]:
@@ -263,34 +384,54 @@ class RunFolder:
         on this host or, from another host, younger than `stale_after` s (or 3 of the longest epochs, if longer); failed
         or stopped: final.json says so (a Ctrl-C is stopped); stopped: config.json (or a heartbeat) but no final.json and
         no live process (killed); not started: none of these. Each is one of `STATUSES`, the word final.json uses."""
-        try: final = read_json(self.final)
-        except (OSError, ValueError): final = None
-        if final and final.get("status") == "complete": return "complete", ""
+        try:
+            final = read_json(self.final)
+        except (OSError, ValueError):
+            final = None
+        if final and final.get("status") == "complete":
+            return "complete", ""
         hb, why = self.heartbeat(), "no heartbeat"
         if hb is not None:
             host, pid = hb.get("host"), hb.get("pid")
             age = (time.time() if now is None else now) - float(hb.get("time") or 0)
             if host == socket.gethostname():
-                if pid_alive(pid, hb.get("proc_start")): return "running", f"pid {pid} on {host}"
+                if pid_alive(pid, hb.get("proc_start")):
+                    return "running", f"pid {pid} on {host}"
                 why = f"pid {pid} on {host} is gone"
             else:
                 limit = max(stale_after, 3 * self._longest_epoch())
-                if age < limit: return "running", f"heartbeat from {host} {_ago(age)} ago"
+                if age < limit:
+                    return "running", f"heartbeat from {host} {_ago(age)} ago"
                 why = f"last heartbeat from {host} {_ago(age)} ago"
         if final:
             status, detail = final.get("status"), str(final.get("error") or final.get("message") or "")
-            if status in ("stopped", "failed"): return status, detail
+            if status in ("stopped", "failed"):
+                return status, detail
             return "failed", f"final.json has no known status ({status!r}): {detail}"
-        if self.config.exists() or hb is not None: return "stopped", f"killed: no final.json, {why}"
+        if self.config.exists() or hb is not None:
+            return "stopped", f"killed: no final.json, {why}"
         return "not started", ""
 
-    def __repr__(self): return f"RunFolder({str(self.path)!r}, status={self.status()})"
+    def __repr__(self):
+        return f"RunFolder({str(self.path)!r}, status={self.status()})"
+
 
 def _chain(e: BaseException):
     "`e` and the exceptions it was raised from or during, innermost last."
-    while e is not None: yield e; e = e.__cause__ or e.__context__
+    while e is not None:
+        yield e
+        e = e.__cause__ or e.__context__
+
 
 def _ago(seconds: float) -> str:
     "A duration in words: 40 s, 12 min, 3.5 h, 2.0 days."
     s = max(0.0, seconds)
-    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h" if s < 172800 else f"{s / 86400:.1f} days"
+    return (
+        f"{s:.0f} s"
+        if s < 120
+        else f"{s / 60:.0f} min"
+        if s < 7200
+        else f"{s / 3600:.1f} h"
+        if s < 172800
+        else f"{s / 86400:.1f} days"
+    )

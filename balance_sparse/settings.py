@@ -18,137 +18,284 @@ TRUE_WORDS, FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0"
 
 BOOLEAN = "a boolean (true/false, yes/no, on/off or 1/0, any case)"
 
+
 def parse_bool(value, name: str = "value") -> bool:
     "`value` as a bool: a bool, 0/1, or true/false, yes/no, on/off, 1/0 in any case; anything else raises, naming `name`."
-    if hasattr(value, "item") and not isinstance(value, str): value = value.item()     # numpy / torch scalars
-    if isinstance(value, bool): return value
-    if isinstance(value, (int, float)) and value in (0, 1): return bool(value)
-    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS: return value.strip().lower() in TRUE_WORDS
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()  # numpy / torch scalars
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
     raise ValueError(f"{name} must be {BOOLEAN}, got {value!r}")
 
 # %% ../nbs/07_settings.ipynb #e51de2b2
-class _Reject(ValueError): "A value a parser does not accept (the caller names the setting)."
+class _Reject(ValueError):
+    "A value a parser does not accept (the caller names the setting)."
+
 
 def _number(kind, lo=-math.inf, hi=math.inf, lo_open=False, hi_open=False):
     "A parser for an int or float in a range; accepts numeric strings ('0.2', '1e-3', '30000')."
+
     def parse(v):
-        if isinstance(v, bool) or v is None: raise _Reject
+        if isinstance(v, bool) or v is None:
+            raise _Reject
         if isinstance(v, str):
-            try: v = float(v.strip())
-            except ValueError: raise _Reject from None
-        try: v = float(v)
-        except (TypeError, ValueError): raise _Reject from None
-        if not math.isfinite(v) or (kind is int and not v.is_integer()): raise _Reject
-        if v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi): raise _Reject
+            try:
+                v = float(v.strip())
+            except ValueError:
+                raise _Reject from None
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise _Reject from None
+        if not math.isfinite(v) or (kind is int and not v.is_integer()):
+            raise _Reject
+        if v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi):
+            raise _Reject
         return int(v) if kind is int else v
+
     return parse
+
 
 def _choice(*options):
     "A parser for one of `options` (case-insensitive), returned as spelled in `options`."
+
     def parse(v):
-        if not isinstance(v, str) or v.strip().lower() not in options: raise _Reject
+        if not isinstance(v, str) or v.strip().lower() not in options:
+            raise _Reject
         return v.strip().lower()
+
     return parse
 
+
 def _bool(v):
-    try: return parse_bool(v)
-    except ValueError: raise _Reject from None
+    try:
+        return parse_bool(v)
+    except ValueError:
+        raise _Reject from None
+
 
 def _path(v):
-    if hasattr(v, "__fspath__"): v = v.__fspath__()
-    if not isinstance(v, str) or not v.strip(): raise _Reject
+    if hasattr(v, "__fspath__"):
+        v = v.__fspath__()
+    if not isinstance(v, str) or not v.strip():
+        raise _Reject
     return v.strip()
+
 
 def _optional(parse):
     "None (or the strings 'none'/'null'/'auto'/'') stands for the default chosen at run time."
-    return lambda v: None if v is None or (isinstance(v, str) and v.strip().lower() in ("none", "null", "auto", "")) else parse(v)
+    return lambda v: (
+        None if v is None or (isinstance(v, str) and v.strip().lower() in ("none", "null", "auto", "")) else parse(v)
+    )
+
 
 def check_value(name: str, value, accepts: str, parse):
     "`parse(value)`, or one line: name must be what it accepts, got what it got."
-    try: return parse(value)
-    except _Reject: raise ValueError(f"{name} must be {accepts}, got {value!r}") from None
+    try:
+        return parse(value)
+    except _Reject:
+        raise ValueError(f"{name} must be {accepts}, got {value!r}") from None
+
 
 def setting(default, accepts: str, parse, doc: str, **meta):
     "A dataclass field with its default, its check and one line of documentation."
     return field(default=default, metadata={"accepts": accepts, "parse": parse, "doc": doc, **meta})
 
+
 RECIPES = ("clean", "authors")
 CORRECTION_MODES = ("faithful", "same_batches", "replay")
 
+
 def _row(what: str, clean: str, authors: str):
     "A row of the recipe table: 'clean' or 'authors' (None: whatever `recipe` says)."
-    return setting(None, "one of clean, authors, or None (from recipe)", _optional(_choice(*RECIPES)),
-                   f"{what} — clean: {clean}; authors: {authors}", row={"what": what, "clean": clean, "authors": authors})
+    return setting(
+        None,
+        "one of clean, authors, or None (from recipe)",
+        _optional(_choice(*RECIPES)),
+        f"{what} — clean: {clean}; authors: {authors}",
+        row={"what": what, "clean": clean, "authors": authors},
+    )
 
 # %% ../nbs/07_settings.ipynb #13378c8a
-METHODS = tuple(UPDATE_METHODS)               # the registry of methods (02_rigl): RigL, SET, Static, Dense, SNFS, ...
+METHODS = tuple(UPDATE_METHODS)  # the registry of methods (02_rigl): RigL, SET, Static, Dense, SNFS, ...
 INITS = ("erk", "er", "uniform")
-SPEED_SETTINGS = ("loader", "amp", "channels_last", "fused", "compile", "num_workers")   # how fast, not what
+SPEED_SETTINGS = ("loader", "amp", "channels_last", "fused", "compile", "num_workers")  # how fast, not what
+
 
 @dataclass(frozen=True)
 class RunSettings:
     "What a run is (method, schedule, correction) and how fast it runs; every field checked and parsed on creation."
-    method: str = setting("rigl", f"one of {', '.join(METHODS)}", _choice(*METHODS), "the method: a name in the registry UPDATE_METHODS (02_rigl)")
+
+    method: str = setting(
+        "rigl",
+        f"one of {', '.join(METHODS)}",
+        _choice(*METHODS),
+        "the method: a name in the registry UPDATE_METHODS (02_rigl)",
+    )
     correction: bool = setting(True, BOOLEAN, _bool, "the adaptive gradient correction")
-    density: float = setting(0.2, "a number in (0, 1]", _number(float, 0, 1, lo_open=True), "overall density of the masked (Conv2d/Linear) weights")
+    density: float = setting(
+        0.2,
+        "a number in (0, 1]",
+        _number(float, 0, 1, lo_open=True),
+        "overall density of the masked (Conv2d/Linear) weights",
+    )
     init: str = setting("erk", f"one of {', '.join(INITS)}", _choice(*INITS), "layer densities: ERK, ER or uniform")
     epochs: int = setting(250, "a whole number >= 1", _number(int, 1), "training epochs")
     batch_size: int = setting(128, "a whole number >= 1", _number(int, 1), "minibatch size")
     lr: float = setting(0.1, "a number > 0", _number(float, 0, lo_open=True), "SGD learning rate")
     momentum: float = setting(0.9, "a number in [0, 1)", _number(float, 0, 1, hi_open=True), "SGD momentum")
     nesterov: bool = setting(True, BOOLEAN, _bool, "Nesterov momentum")
-    weight_decay: float = setting(5e-4, "a number >= 0", _number(float, 0), "weight decay on >= 2-D weights (none on biases and BatchNorm)")
+    weight_decay: float = setting(
+        5e-4, "a number >= 0", _number(float, 0), "weight decay on >= 2-D weights (none on biases and BatchNorm)"
+    )
     lr_step: int = setting(30000, "a whole number >= 1", _number(int, 1), "StepLR step size, in optimizer steps")
     lr_gamma: float = setting(0.2, "a number in (0, 1]", _number(float, 0, 1, lo_open=True), "StepLR factor")
-    prune_rate: float = setting(0.3, "a number in [0, 1]", _number(float, 0, 1), "initial drop fraction r0 (cosine schedule)")
+    prune_rate: float = setting(
+        0.3, "a number in [0, 1]", _number(float, 0, 1), "initial drop fraction r0 (cosine schedule)"
+    )
     interval: int = setting(100, "a whole number >= 1", _number(int, 1), "ΔT, steps between mask updates")
-    end_step: int | None = setting(None, "a whole number >= 0, or None (75% of all steps)", _optional(_number(int, 0)), "no mask update from this step on")
-    prune_start: int | None = setting(None, "a whole number >= 0, or None (700, the reference's; scaled by end_step/65918 for shorter runs)", _optional(_number(int, 0)), "pruning: first step of the cubic schedule")
-    mask_from: str | None = setting(None, "a run folder path, or None", _optional(_path), "lottery: the complete pruning run whose final mask it trains")
+    end_step: int | None = setting(
+        None,
+        "a whole number >= 0, or None (75% of all steps)",
+        _optional(_number(int, 0)),
+        "no mask update from this step on",
+    )
+    prune_start: int | None = setting(
+        None,
+        "a whole number >= 0, or None (700, the reference's; scaled by end_step/65918 for shorter runs)",
+        _optional(_number(int, 0)),
+        "pruning: first step of the cubic schedule",
+    )
+    mask_from: str | None = setting(
+        None,
+        "a run folder path, or None",
+        _optional(_path),
+        "lottery: the complete pruning run whose final mask it trains",
+    )
     augment: bool = setting(True, BOOLEAN, _bool, "reflect-pad 4 + random crop + horizontal flip")
-    seed: int = setting(0, "a whole number in [0, 2**63)", _number(int, 0, 2**63, hi_open=True), "seeds weights, masks, data order and augmentation")
+    seed: int = setting(
+        0,
+        "a whole number in [0, 2**63)",
+        _number(int, 0, 2**63, hi_open=True),
+        "seeds weights, masks, data order and augmentation",
+    )
     gamma: float = setting(0.1, "a number >= 0", _number(float, 0), "correction: γ")
     alpha: float = setting(0.3, "a number in [0, 1]", _number(float, 0, 1), "correction: smoothing of τ")
     tau: float = setting(0.1, "a finite number", _number(float), "correction: initial τ")
-    pairing: str = setting("lagged", "one of lagged, current", _choice("lagged", "current"), "correction: which losses τ pairs")
-    correction_mode: str | None = setting(None, f"one of {', '.join(CORRECTION_MODES)}, or None (faithful)", _optional(_choice(*CORRECTION_MODES)),
-                                          "correction: faithful (statistics pass on its own batch draw, as the authors), same_batches (on the epoch's batches), replay (same batches, its gradients kept and reused: exact, no snapshot pass in the steps)")
-    stats_fraction: float | None = setting(None, "a number in (0, 1], or None (1)", _optional(_number(float, 0, 1, lo_open=True)),
-                                           "correction: the fraction of batches the statistics pass (ū, τ) uses; < 1 is an approximation")
-    warmup_steps: int = setting(0, "a whole number >= 0", _number(int, 0), "linear lr warm-up from 0 over this many steps; StepLR counts from its end")
-    sync_bn: bool | None = setting(None, BOOLEAN + ", or None (true)", _optional(_bool), "with N processes (torchrun): BatchNorm over the global batch, as one process (true), or per rank (false)")
-    crop: str = setting("pad", "one of pad, resized", _choice("pad", "resized"), "augmentation: reflect-pad 4 + crop (CIFAR-10), or RandomResizedCrop (CIFAR-100)")
-    recipe: str = setting("clean", "one of clean, authors", _choice(*RECIPES), "fills every row below that is None: our clean choices, or the authors' code")
-    update_steps: str | None = _row("which steps update masks", "g % ΔT == 0, g > 0 (100, 200, ...)", "(g+1) % ΔT == 0 (99, 199, ...)")
-    drop_schedule: str | None = _row("cosine drop fraction: evaluated at / its T", "at g; T = int(0.75 · total steps)", "at g − 1; T = round(0.75 · epochs · n_train / batch)")
-    dense_layers: str | None = _row("layers ERK makes fully dense", "never updated", "prune-rate adjustment: drop ceil(r·N) smallest, regrow them at 0")
-    regrown_momentum: str | None = _row("a weight dropped and regrown in one update", "its momentum is zeroed (SNFS, whose momentum is dense: its value restarts at 0)", "keeps its momentum (SNFS: and its value)")
-    first_snapshot: str | None = _row("the first snapshot θ̃", "a copy of the model", "an independently initialised, unmasked network (fit(snapshot=...))")
-    normalization: str | None = _row("input normalisation", "train-split statistics", "the fixed constants of the authors' data code")
+    pairing: str = setting(
+        "lagged", "one of lagged, current", _choice("lagged", "current"), "correction: which losses τ pairs"
+    )
+    correction_mode: str | None = setting(
+        None,
+        f"one of {', '.join(CORRECTION_MODES)}, or None (faithful)",
+        _optional(_choice(*CORRECTION_MODES)),
+        "correction: faithful (statistics pass on its own batch draw, as the authors), same_batches (on the epoch's batches), replay (same batches, its gradients kept and reused: exact, no snapshot pass in the steps)",
+    )
+    stats_fraction: float | None = setting(
+        None,
+        "a number in (0, 1], or None (1)",
+        _optional(_number(float, 0, 1, lo_open=True)),
+        "correction: the fraction of batches the statistics pass (ū, τ) uses; < 1 is an approximation",
+    )
+    warmup_steps: int = setting(
+        0,
+        "a whole number >= 0",
+        _number(int, 0),
+        "linear lr warm-up from 0 over this many steps; StepLR counts from its end",
+    )
+    sync_bn: bool | None = setting(
+        None,
+        BOOLEAN + ", or None (true)",
+        _optional(_bool),
+        "with N processes (torchrun): BatchNorm over the global batch, as one process (true), or per rank (false)",
+    )
+    crop: str = setting(
+        "pad",
+        "one of pad, resized",
+        _choice("pad", "resized"),
+        "augmentation: reflect-pad 4 + crop (CIFAR-10), or RandomResizedCrop (CIFAR-100)",
+    )
+    recipe: str = setting(
+        "clean",
+        "one of clean, authors",
+        _choice(*RECIPES),
+        "fills every row below that is None: our clean choices, or the authors' code",
+    )
+    update_steps: str | None = _row(
+        "which steps update masks", "g % ΔT == 0, g > 0 (100, 200, ...)", "(g+1) % ΔT == 0 (99, 199, ...)"
+    )
+    drop_schedule: str | None = _row(
+        "cosine drop fraction: evaluated at / its T",
+        "at g; T = int(0.75 · total steps)",
+        "at g − 1; T = round(0.75 · epochs · n_train / batch)",
+    )
+    dense_layers: str | None = _row(
+        "layers ERK makes fully dense",
+        "never updated",
+        "prune-rate adjustment: drop ceil(r·N) smallest, regrow them at 0",
+    )
+    regrown_momentum: str | None = _row(
+        "a weight dropped and regrown in one update",
+        "its momentum is zeroed (SNFS, whose momentum is dense: its value restarts at 0)",
+        "keeps its momentum (SNFS: and its value)",
+    )
+    first_snapshot: str | None = _row(
+        "the first snapshot θ̃",
+        "a copy of the model",
+        "an independently initialised, unmasked network (fit(snapshot=...))",
+    )
+    normalization: str | None = _row(
+        "input normalisation", "train-split statistics", "the fixed constants of the authors' data code"
+    )
     val_split: str | None = _row("validation split", "a seeded random 10%", "the last 10% of the training files")
     nonfinite_tau: str | None = _row("a non-finite τ_curr", "leaves τ unchanged", "propagates into τ")
-    mask_init: str | None = _row("initial masks", "exactly round(d_l·N_l) nonzeros per layer", "Bernoulli(d_l) per weight")
-    loader: str | None = setting(None, "one of gpu, dataloader, or None (gpu)", _optional(_choice("gpu", "dataloader")), "data resident on the device, or a DataLoader")
+    mask_init: str | None = _row(
+        "initial masks", "exactly round(d_l·N_l) nonzeros per layer", "Bernoulli(d_l) per weight"
+    )
+    loader: str | None = setting(
+        None,
+        "one of gpu, dataloader, or None (gpu)",
+        _optional(_choice("gpu", "dataloader")),
+        "data resident on the device, or a DataLoader",
+    )
     amp: bool | None = setting(None, BOOLEAN + ", or None (on for CUDA)", _optional(_bool), "bf16 autocast")
-    channels_last: bool | None = setting(None, BOOLEAN + ", or None (on for CUDA)", _optional(_bool), "channels-last memory format")
+    channels_last: bool | None = setting(
+        None, BOOLEAN + ", or None (on for CUDA)", _optional(_bool), "channels-last memory format"
+    )
     fused: bool = setting(False, BOOLEAN, _bool, "correction: θ and θ̃ in one vmapped call")
     compile: bool = setting(False, BOOLEAN, _bool, "torch.compile the model")
-    num_workers: int | None = setting(None, "a whole number >= 0, or None (4 on CUDA, 0 on CPU)", _optional(_number(int, 0)), "DataLoader workers (loader='dataloader')")
+    num_workers: int | None = setting(
+        None,
+        "a whole number >= 0, or None (4 on CUDA, 0 on CPU)",
+        _optional(_number(int, 0)),
+        "DataLoader workers (loader='dataloader')",
+    )
 
     def __post_init__(self):
         for f in fields(self):
-            object.__setattr__(self, f.name, check_value(f.name, getattr(self, f.name), f.metadata["accepts"], f.metadata["parse"]))
-        if self.nesterov and self.momentum == 0: raise ValueError("nesterov must be false when momentum is 0 (Nesterov needs momentum), got nesterov True")
+            object.__setattr__(
+                self, f.name, check_value(f.name, getattr(self, f.name), f.metadata["accepts"], f.metadata["parse"])
+            )
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov must be false when momentum is 0 (Nesterov needs momentum), got nesterov True")
 
     @classmethod
-    def names(cls) -> list[str]: return [f.name for f in fields(cls)]
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
 
     @classmethod
     def check_names(cls, names):
         "Raise one line naming every unknown setting, with the nearest real name."
         unknown = [n for n in names if n not in cls.names()]
         if unknown:
-            hints = [f"{n!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(n, cls.names(), 1)) else "") for n in unknown]
+            hints = [
+                f"{n!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(n, cls.names(), 1)) else "")
+                for n in unknown
+            ]
             raise ValueError(f"unknown setting(s) {', '.join(hints)}; the settings are: {', '.join(cls.names())}")
 
     def replace(self, **changes) -> RunSettings:
@@ -156,7 +303,8 @@ class RunSettings:
         self.check_names(changes)
         return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict: return dataclasses.asdict(self)
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
 
     def identity(self) -> dict:
         "The settings that define what a run computes (all but the speed settings): a run folder belongs to one identity."
@@ -169,7 +317,8 @@ class RunSettings:
 
     def row(self, name: str) -> str:
         "A recipe row's value: its own, or the recipe's when it is None."
-        if name not in self.rows(): raise ValueError(f"{name!r} is not a recipe row; the rows are: {', '.join(self.rows())}")
+        if name not in self.rows():
+            raise ValueError(f"{name!r} is not a recipe row; the rows are: {', '.join(self.rows())}")
         return getattr(self, name) or self.recipe
 
     def resolved(self, device, n_train: int) -> RunSettings:
@@ -177,26 +326,48 @@ class RunSettings:
         cuda = torch.device(device).type == "cuda"
         pick = lambda v, default: default if v is None else v
         rows = {r: self.row(r) for r in self.rows()}
-        if rows["drop_schedule"] == "authors": end = round(0.75 * self.epochs * n_train / self.batch_size)   # 65,918 for CIFAR-10
-        else: end = int(0.75 * self.epochs * math.ceil(n_train / self.batch_size))
+        if rows["drop_schedule"] == "authors":
+            end = round(0.75 * self.epochs * n_train / self.batch_size)  # 65,918 for CIFAR-10
+        else:
+            end = int(0.75 * self.epochs * math.ceil(n_train / self.batch_size))
         end = pick(self.end_step, end)
-        start = pick(self.prune_start, min(700, round(end * 700 / 65918))) if self.method == "pruning" else self.prune_start
-        return self.replace(**rows, loader=pick(self.loader, "gpu"), amp=pick(self.amp, cuda), channels_last=pick(self.channels_last, cuda),
-                            num_workers=pick(self.num_workers, 4 if cuda else 0), end_step=end, prune_start=start,
-                            **({} if self.correction else {"correction_mode": None, "stats_fraction": None}),   # the baseline has no correction to tune
-                            density=1.0 if self.method == "dense" else self.density)
+        start = (
+            pick(self.prune_start, min(700, round(end * 700 / 65918))) if self.method == "pruning" else self.prune_start
+        )
+        return self.replace(
+            **rows,
+            loader=pick(self.loader, "gpu"),
+            amp=pick(self.amp, cuda),
+            channels_last=pick(self.channels_last, cuda),
+            num_workers=pick(self.num_workers, 4 if cuda else 0),
+            end_step=end,
+            prune_start=start,
+            **(
+                {} if self.correction else {"correction_mode": None, "stats_fraction": None}
+            ),  # the baseline has no correction to tune
+            density=1.0 if self.method == "dense" else self.density,
+        )
 
 # %% ../nbs/07_settings.ipynb #8377c76b
 def settings_table():
     "Every setting with its default, what it accepts and what it does (a DataFrame)."
     import pandas as pd
-    return pd.DataFrame([{"setting": f.name, "default": f.default, "accepts": f.metadata["accepts"], "what": f.metadata["doc"]}
-                         for f in fields(RunSettings)]).set_index("setting")
+
+    return pd.DataFrame(
+        [
+            {"setting": f.name, "default": f.default, "accepts": f.metadata["accepts"], "what": f.metadata["doc"]}
+            for f in fields(RunSettings)
+        ]
+    ).set_index("setting")
+
 
 def recipe_table():
     "The recipe rows: what each decides, our clean choice and what the authors' code does (a DataFrame)."
     import pandas as pd
-    return pd.DataFrame([{"setting": f.name, **f.metadata["row"]} for f in fields(RunSettings) if "row" in f.metadata]).set_index("setting")
+
+    return pd.DataFrame(
+        [{"setting": f.name, **f.metadata["row"]} for f in fields(RunSettings) if "row" in f.metadata]
+    ).set_index("setting")
 
 # %% ../nbs/07_settings.ipynb #295dedbd
 def check_cli(args: list[str]) -> list[str]:
@@ -204,15 +375,24 @@ def check_cli(args: list[str]) -> list[str]:
     errors = []
     for a in args:
         name, eq, values = a.partition("=")
-        if not eq: errors.append(f"expected name=value, got {a!r}"); continue
-        try: RunSettings.check_names([name])
-        except ValueError as e: errors.append(str(e)); continue
+        if not eq:
+            errors.append(f"expected name=value, got {a!r}")
+            continue
+        try:
+            RunSettings.check_names([name])
+        except ValueError as e:
+            errors.append(str(e))
+            continue
         for v in values.split(","):
-            try: RunSettings(**{name: v})
-            except ValueError as e: errors.append(str(e))
+            try:
+                RunSettings(**{name: v})
+            except ValueError as e:
+                errors.append(str(e))
     return errors
+
 
 def main(args=None):
     "Command-line check: exit 1 with one line per bad value (used by the Makefile)."
     errors = check_cli(sys.argv[1:] if args is None else args)
-    if errors: sys.exit("\n".join(errors))
+    if errors:
+        sys.exit("\n".join(errors))

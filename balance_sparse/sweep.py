@@ -20,6 +20,7 @@ __all__ = ['CLUSTERS', 'STATES', 'Job', 'read_jobs', 'parse_gpus', 'parse_time',
 @dataclass(frozen=True)
 class Job:
     "One run of a sweep: the command that trains it (papermill, as the Makefile writes it), its run folder, the run it needs first."
+
     command: tuple
     run_dir: str
     mask_from: str | None = None
@@ -29,20 +30,33 @@ class Job:
         "A job from one command line: its run folder is its `-p run_dir`, the run it needs its `-p mask_from` (if any)."
         args = shlex.split(line)
         p = {args[i + 1]: args[i + 2] for i in range(len(args) - 2) if args[i] == "-p"}
-        if not p.get("run_dir"): raise ValueError(f"a job must name its run folder with -p run_dir, got {line!r}")
-        return cls(tuple(args), os.path.normpath(p["run_dir"]), os.path.normpath(p["mask_from"]) if p.get("mask_from") else None)
+        if not p.get("run_dir"):
+            raise ValueError(f"a job must name its run folder with -p run_dir, got {line!r}")
+        return cls(
+            tuple(args),
+            os.path.normpath(p["run_dir"]),
+            os.path.normpath(p["mask_from"]) if p.get("mask_from") else None,
+        )
+
 
 def read_jobs(lines) -> list[Job]:
     "Jobs from command lines (a job-list file, a string, or a list of lines or `Job`s); blank and # lines are skipped, a run listed twice runs once."
-    if isinstance(lines, (str, os.PathLike)) and "\n" not in str(lines) and Path(lines).is_file(): lines = Path(lines).read_text()
-    if isinstance(lines, str): lines = lines.splitlines()
+    if isinstance(lines, (str, os.PathLike)) and "\n" not in str(lines) and Path(lines).is_file():
+        lines = Path(lines).read_text()
+    if isinstance(lines, str):
+        lines = lines.splitlines()
     jobs = {}
     for line in lines:
-        if isinstance(line, Job): job = line
-        elif not line.strip() or line.lstrip().startswith("#"): continue
-        else: job = Job.from_line(line)
+        if isinstance(line, Job):
+            job = line
+        elif not line.strip() or line.lstrip().startswith("#"):
+            continue
+        else:
+            job = Job.from_line(line)
         if job.run_dir in jobs and jobs[job.run_dir] != job:
-            raise ValueError(f"{job.run_dir} is listed twice with different commands: {shlex.join(jobs[job.run_dir].command)!r} and {shlex.join(job.command)!r}")
+            raise ValueError(
+                f"{job.run_dir} is listed twice with different commands: {shlex.join(jobs[job.run_dir].command)!r} and {shlex.join(job.command)!r}"
+            )
         jobs.setdefault(job.run_dir, job)
     return list(jobs.values())
 
@@ -50,80 +64,127 @@ def read_jobs(lines) -> list[Job]:
 _SLOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 CLUSTERS = ("slurm", "local")
 
+
 def parse_gpus(value, name: str = "GPUS") -> list[str]:
     "GPUS as a list of slots: '0,1,3' gives ['0', '1', '3']; each a GPU index or UUID, listed once (one run per GPU)."
-    if isinstance(value, (list, tuple)): items = [str(s).strip() for s in value]
-    elif isinstance(value, (str, int)) and not isinstance(value, bool): items = [s.strip() for s in str(value).split(",")]
-    else: items = []
+    if isinstance(value, (list, tuple)):
+        items = [str(s).strip() for s in value]
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        items = [s.strip() for s in str(value).split(",")]
+    else:
+        items = []
     if not items or not all(_SLOT.fullmatch(s) for s in items) or len(set(items)) != len(items):
-        raise ValueError(f"{name} must be a comma-separated list of distinct GPU indices or UUIDs, e.g. 0,1,2,3, got {value!r}")
+        raise ValueError(
+            f"{name} must be a comma-separated list of distinct GPU indices or UUIDs, e.g. 0,1,2,3, got {value!r}"
+        )
     return items
+
 
 def parse_time(value, name: str = "TIME") -> int:
     "A Slurm time limit in whole minutes (rounded up): M, M:S, H:M:S, D-H, D-H:M or D-H:M:S, as `sbatch --time` reads it."
     m = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", str(value).strip())
     if m:
         d, a, b, c = (int(x) if x else None for x in m.groups())
-        if d is None: sec = a * 60 if b is None else a * 60 + b if c is None else a * 3600 + b * 60 + c
-        else: sec = d * 86400 + a * 3600 + (b or 0) * 60 + (c or 0)
-        if sec > 0: return math.ceil(sec / 60)
-    raise ValueError(f"{name} must be a Slurm time limit > 0 (minutes, H:M:S, D-H or D-H:M:S, e.g. 24:00:00), got {value!r}")
+        if d is None:
+            sec = a * 60 if b is None else a * 60 + b if c is None else a * 3600 + b * 60 + c
+        else:
+            sec = d * 86400 + a * 3600 + (b or 0) * 60 + (c or 0)
+        if sec > 0:
+            return math.ceil(sec / 60)
+    raise ValueError(
+        f"{name} must be a Slurm time limit > 0 (minutes, H:M:S, D-H or D-H:M:S, e.g. 24:00:00), got {value!r}"
+    )
+
 
 def _whole(value, name: str, lo: int, accepts: str) -> int:
-    try: v = None if isinstance(value, bool) else int(str(value).strip())
-    except ValueError: v = None
-    if v is None or v < lo: raise ValueError(f"{name} must be {accepts}, got {value!r}")
+    try:
+        v = None if isinstance(value, bool) else int(str(value).strip())
+    except ValueError:
+        v = None
+    if v is None or v < lo:
+        raise ValueError(f"{name} must be {accepts}, got {value!r}")
     return v
+
 
 def parse_slurm_args(value, name: str = "SLURM_ARGS") -> dict:
     "More sbatch options as key=value pairs, separated by commas or spaces: 'qos=high,mem=32G' gives --qos=high --mem=32G."
     out = {}
     for item in re.split(r"[\s,]+", str(value or "").strip()):
-        if not item: continue
+        if not item:
+            continue
         k, eq, v = item.partition("=")
         if not eq or not v or not re.fullmatch(r"[a-z][a-z0-9-]*", k):
-            raise ValueError(f"{name} must be sbatch options as key=value (e.g. qos=high,mem=32G,constraint=a100), got {value!r}")
+            raise ValueError(
+                f"{name} must be sbatch options as key=value (e.g. qos=high,mem=32G,constraint=a100), got {value!r}"
+            )
         out[k] = v
     return out
 
+
 def parse_slurm(value, name: str = "SLURM") -> str | None:
     "SLURM as a submitit cluster: 'slurm' (true, yes, on, 1), 'local', or None (false, no, off, 0, empty)."
-    if value is None or str(value).strip() == "": return None
-    if str(value).strip().lower() == "local": return "local"
-    try: return "slurm" if parse_bool(value) else None
-    except ValueError: raise ValueError(f"{name} must be true/false, yes/no, on/off, 1/0 (any case) or local, got {value!r}") from None
+    if value is None or str(value).strip() == "":
+        return None
+    if str(value).strip().lower() == "local":
+        return "local"
+    try:
+        return "slurm" if parse_bool(value) else None
+    except ValueError:
+        raise ValueError(f"{name} must be true/false, yes/no, on/off, 1/0 (any case) or local, got {value!r}") from None
 
-def check_options(gpus="", slurm="", partition="", time="24:00:00", gpus_per_job="1", cpus_per_job="", slurm_args="", wait="0") -> list[str]:
+
+def check_options(
+    gpus="", slurm="", partition="", time="24:00:00", gpus_per_job="1", cpus_per_job="", slurm_args="", wait="0"
+) -> list[str]:
     "The Makefile's sweep options (strings, as make passes them), checked before any run: one line per bad value."
     errors = []
+
     def check(f, *a):
-        try: return f(*a)
-        except ValueError as e: errors.append(str(e))
+        try:
+            return f(*a)
+        except ValueError as e:
+            errors.append(str(e))
+
     cluster = check(parse_slurm, slurm)
     if str(gpus).strip():
         check(parse_gpus, gpus)
-        if cluster: errors.append(f"GPUS={gpus} runs on this machine's GPUs and SLURM={slurm} on a cluster: give one of them")
+        if cluster:
+            errors.append(f"GPUS={gpus} runs on this machine's GPUs and SLURM={slurm} on a cluster: give one of them")
     check(parse_time, time)
     check(_whole, gpus_per_job, "GPUS_PER_JOB", 0, "a whole number >= 0 (GPUs per Slurm job)")
-    if str(cpus_per_job).strip(): check(_whole, cpus_per_job, "CPUS_PER_JOB", 1, "a whole number >= 1, or empty (the cluster's default)")
+    if str(cpus_per_job).strip():
+        check(_whole, cpus_per_job, "CPUS_PER_JOB", 1, "a whole number >= 1, or empty (the cluster's default)")
     if str(partition).strip() and not re.fullmatch(r"[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*", str(partition).strip()):
-        errors.append(f"PARTITION must be a Slurm partition name (letters, digits, _ . -; several separated by commas), got {partition!r}")
+        errors.append(
+            f"PARTITION must be a Slurm partition name (letters, digits, _ . -; several separated by commas), got {partition!r}"
+        )
     check(parse_slurm_args, slurm_args)
     check(parse_bool, wait, "WAIT")
     if cluster == "slurm" and shutil.which("sbatch") is None:
-        errors.append("SLURM=1 needs a Slurm cluster, but sbatch is not on this machine's PATH (SLURM=local runs the same jobs here through submitit's local executor)")
+        errors.append(
+            "SLURM=1 needs a Slurm cluster, but sbatch is not on this machine's PATH (SLURM=local runs the same jobs here through submitit's local executor)"
+        )
     return errors
 
 # %% ../nbs/14_sweep.ipynb #3c33d9c1
 STATES = ("complete", "running", "failed", "stopped", "not started")
 _RUN_FILES = ("config.json", "metrics.csv", "final.json", "running.json", "job.json", "train.ipynb")
 
+
 def find_runs(runs_dir, skip=("figures", ".sweeps")) -> list[Path]:
     "Every run folder under `runs_dir`: the folders holding any of a run's files (config.json, metrics.csv, final.json, ...)."
     runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir(): return []
-    return sorted({p.parent for name in _RUN_FILES for p in runs_dir.rglob(name)
-                   if p.parent != runs_dir and p.relative_to(runs_dir).parts[0] not in skip})
+    if not runs_dir.is_dir():
+        return []
+    return sorted(
+        {
+            p.parent
+            for name in _RUN_FILES
+            for p in runs_dir.rglob(name)
+            if p.parent != runs_dir and p.relative_to(runs_dir).parts[0] not in skip
+        }
+    )
+
 
 def _progress(f: RunFolder) -> dict:
     "Epochs done and the last validation and test accuracy (%) from metrics.csv; the epochs the run trains from config.json."
@@ -132,18 +193,28 @@ def _progress(f: RunFolder) -> dict:
         m = pd.read_csv(f.metrics)
         out["epochs_done"] = len(m)
         for k in ("val_acc", "test_acc"):
-            if len(m) and k in m.columns: out[f"{k}_%"] = 100 * float(m[k].iloc[-1])
-    except Exception: pass
+            if len(m) and k in m.columns:
+                out[f"{k}_%"] = 100 * float(m[k].iloc[-1])
+    except Exception:
+        pass
     for p in (f.config, f.final):
-        try: e = read_json(p).get("epochs")
-        except (OSError, ValueError, AttributeError): continue
-        if e is not None: out["epochs"] = int(e); break
+        try:
+            e = read_json(p).get("epochs")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if e is not None:
+            out["epochs"] = int(e)
+            break
     return out
 
+
 def _submitted(f: RunFolder) -> str:
-    try: j = read_json(f.path / "job.json")
-    except (OSError, ValueError): return ""
+    try:
+        j = read_json(f.path / "job.json")
+    except (OSError, ValueError):
+        return ""
     return f"submitted as {j.get('cluster')} job {j.get('job_id')} at {j.get('submitted')}"
+
 
 def run_status(runs, now: float | None = None) -> pd.DataFrame:
     """One row per run: its state (complete, running, failed, stopped, not started), epochs done and epochs, the last
@@ -154,179 +225,330 @@ def run_status(runs, now: float | None = None) -> pd.DataFrame:
     for d in folders:
         f = RunFolder(d)
         state, note = f.state(now=now)
-        if state == "not started" and not note: note = _submitted(f)
+        if state == "not started" and not note:
+            note = _submitted(f)
         times = [p.stat().st_mtime for p in (f.config, f.metrics, f.final, f.running) if p.exists()]
-        rows.append({"run_dir": str(d), "state": state, **_progress(f),
-                     "updated": pd.Timestamp.fromtimestamp(max(times)).floor("s") if times else pd.NaT, "note": note})
-    df = pd.DataFrame(rows, columns=["run_dir", "state", "epochs_done", "epochs", "val_acc_%", "test_acc_%", "updated", "note"])
-    return df.astype({"epochs_done": "Int64", "epochs": "Int64", "val_acc_%": float, "test_acc_%": float, "updated": "datetime64[ns]"})
+        rows.append(
+            {
+                "run_dir": str(d),
+                "state": state,
+                **_progress(f),
+                "updated": pd.Timestamp.fromtimestamp(max(times)).floor("s") if times else pd.NaT,
+                "note": note,
+            }
+        )
+    df = pd.DataFrame(
+        rows, columns=["run_dir", "state", "epochs_done", "epochs", "val_acc_%", "test_acc_%", "updated", "note"]
+    )
+    return df.astype(
+        {
+            "epochs_done": "Int64",
+            "epochs": "Int64",
+            "val_acc_%": float,
+            "test_acc_%": float,
+            "updated": "datetime64[ns]",
+        }
+    )
+
 
 def status_counts(df: pd.DataFrame) -> str:
     "The count per state: '7 runs: 3 complete, 1 running, 1 failed, 1 stopped, 1 not started'."
     n = df.state.value_counts()
     return f"{len(df)} run{'s' * (len(df) != 1)}: " + ", ".join(f"{n.get(s, 0)} {s}" for s in STATES)
 
+
 def format_status(df: pd.DataFrame) -> str:
     "The status as text: one line per run, then the count per state."
-    if df.empty: return "no run folders"
-    na = lambda f: (lambda v: "" if pd.isna(v) else f(v))
-    t = pd.DataFrame({"state": df.state, "epochs": [f"{d}/{'?' if pd.isna(e) else e}" for d, e in zip(df.epochs_done, df.epochs)],
-                      "val %": df["val_acc_%"].map(na("{:.2f}".format)), "test %": df["test_acc_%"].map(na("{:.2f}".format)),
-                      "updated": df.updated.map(na(lambda t: t.strftime("%Y-%m-%d %H:%M"))), "run": df.run_dir, "note": df.note})
+    if df.empty:
+        return "no run folders"
+    na = lambda f: lambda v: "" if pd.isna(v) else f(v)
+    t = pd.DataFrame(
+        {
+            "state": df.state,
+            "epochs": [f"{d}/{'?' if pd.isna(e) else e}" for d, e in zip(df.epochs_done, df.epochs)],
+            "val %": df["val_acc_%"].map(na("{:.2f}".format)),
+            "test %": df["test_acc_%"].map(na("{:.2f}".format)),
+            "updated": df.updated.map(na(lambda t: t.strftime("%Y-%m-%d %H:%M"))),
+            "run": df.run_dir,
+            "note": df.note,
+        }
+    )
     right = {"epochs", "val %", "test %"}
     w = {c: max(len(c), *(len(str(v)) for v in t[c])) for c in t.columns}
-    line = lambda vals: "  ".join(str(v).rjust(w[c]) if c in right else str(v).ljust(w[c]) for c, v in zip(t.columns, vals)).rstrip()
+    line = lambda vals: "  ".join(
+        str(v).rjust(w[c]) if c in right else str(v).ljust(w[c]) for c, v in zip(t.columns, vals)
+    ).rstrip()
     return "\n".join([line(t.columns)] + [line(r) for r in t.itertuples(index=False)] + [status_counts(df)])
 
 # %% ../nbs/14_sweep.ipynb #4bda8721
 def _cores() -> int:
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
 
 def _slot_env(slot: str, n_slots: int = 1) -> dict:
     """The environment of a job on `slot`: CUDA_VISIBLE_DEVICES=slot (an index counts among the GPUs this process already
     sees) and, unless it is set, OMP_NUM_THREADS = this machine's cores / the number of slots (no oversubscribed cores)."""
     if "CUDA_VISIBLE_DEVICES" in os.environ and slot.isdigit():
         seen = [s for s in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if s.strip()]
-        if int(slot) >= len(seen): raise ValueError(f"GPUS names GPU {slot}, but {len(seen)} are visible here (CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']!r})")
+        if int(slot) >= len(seen):
+            raise ValueError(
+                f"GPUS names GPU {slot}, but {len(seen)} are visible here (CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']!r})"
+            )
         slot = seen[int(slot)].strip()
     return {"OMP_NUM_THREADS": str(max(1, _cores() // n_slots)), **os.environ, "CUDA_VISIBLE_DEVICES": slot}
 
+
 def _gpu_count() -> int | None:
     "How many GPUs `nvidia-smi -L` lists (None without nvidia-smi)."
-    if shutil.which("nvidia-smi") is None: return None
-    try: out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError): return None
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
     return sum(l.startswith("GPU ") for l in out.splitlines())
+
 
 def _launch(job: Job, env: dict, cwd):
     "Start a job in its own session, its output appended to <run folder>/train.log, with a heartbeat until the run writes its own."
-    d = Path(cwd, job.run_dir); d.mkdir(parents=True, exist_ok=True)
+    d = Path(cwd, job.run_dir)
+    d.mkdir(parents=True, exist_ok=True)
     log = open(d / "train.log", "a")
-    log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} on {socket.gethostname()}, CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES', '')}\n"
-              f"{shlex.join(job.command)}\n"); log.flush()
-    p = subprocess.Popen(list(job.command), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.write(
+        f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} on {socket.gethostname()}, CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES', '')}\n"
+        f"{shlex.join(job.command)}\n"
+    )
+    log.flush()
+    p = subprocess.Popen(
+        list(job.command),
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     RunFolder(d).beat(pid=p.pid, by="sweep")
     return p, log
+
 
 def _stop(procs, grace: float = 30.0):
     "Interrupt jobs as Ctrl-C would (SIGINT to each job's process group: the run records where it stopped); SIGTERM, SIGKILL if they linger."
     for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         live = [p for p in procs if p.poll() is None]
         for p in live:
-            try: os.killpg(p.pid, sig)
-            except (ProcessLookupError, PermissionError): pass
+            try:
+                os.killpg(p.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
         end = time.time() + wait
-        while time.time() < end and any(p.poll() is None for p in live): time.sleep(0.1)
+        while time.time() < end and any(p.poll() is None for p in live):
+            time.sleep(0.1)
+
 
 def _settle(job: Job, returncode, cwd, interrupted: bool = False) -> tuple[str, str]:
     "After a job's process ended: drop a heartbeat nobody refreshes, record a failure the run could not record itself; (state, note)."
     run = RunFolder(Path(cwd, job.run_dir))
     hb = run.heartbeat()
-    if hb is not None and not pid_alive(hb.get("pid"), hb.get("proc_start")): run.running.unlink(missing_ok=True)
+    if hb is not None and not pid_alive(hb.get("pid"), hb.get("proc_start")):
+        run.running.unlink(missing_ok=True)
     state, note = run.state()
-    if returncode and not interrupted and state in ("stopped", "not started"):       # died before fit could write final.json
-        run.finish("failed", error=f"the job exited with code {returncode} and no final.json", message=f"see {run.path / 'train.log'}")
+    if returncode and not interrupted and state in ("stopped", "not started"):  # died before fit could write final.json
+        run.finish(
+            "failed",
+            error=f"the job exited with code {returncode} and no final.json",
+            message=f"see {run.path / 'train.log'}",
+        )
         state, note = run.state()
     return state, note
 
+
 def _blocked(job: Job, to_come: set, cwd) -> str | None:
     "None when the job can start; 'wait' while the run it needs is still to come or running; else why it cannot run."
-    if job.mask_from is None: return None
+    if job.mask_from is None:
+        return None
     state, note = RunFolder(Path(cwd, job.mask_from)).state()
-    if state == "complete": return None
-    if job.mask_from in to_come or state == "running": return "wait"
-    return f"its mask_from run {job.mask_from} is {state}" + (f" ({note})" if note else "") + " and not part of this sweep" * (state == "not started")
+    if state == "complete":
+        return None
+    if job.mask_from in to_come or state == "running":
+        return "wait"
+    return (
+        f"its mask_from run {job.mask_from} is {state}"
+        + (f" ({note})" if note else "")
+        + " and not part of this sweep" * (state == "not started")
+    )
 
-class _Interrupt(Exception): "SIGTERM, handled as Ctrl-C is."
-def _raise_interrupt(signum, frame): raise _Interrupt()
+
+class _Interrupt(Exception):
+    "SIGTERM, handled as Ctrl-C is."
+
+
+def _raise_interrupt(signum, frame):
+    raise _Interrupt()
 
 # %% ../nbs/14_sweep.ipynb #fac40766
-def run_sweep(jobs,                     # a job-list file, lines, or `Job`s (see `read_jobs`)
-              gpus,                     # the slots: '0,1,2,3' or a list; one job per slot at a time
-              *, cwd=".",               # where the commands run (the Makefile's folder)
-              record=None,              # a JSON file: every job's slot, start, end and state
-              poll: float = 0.5,        # seconds between looks at the jobs
-              grace: float = 30.0,      # seconds a job gets to stop after Ctrl-C before SIGTERM
-              out=print) -> dict:
+def run_sweep(
+    jobs,  # a job-list file, lines, or `Job`s (see `read_jobs`)
+    gpus,  # the slots: '0,1,2,3' or a list; one job per slot at a time
+    *,
+    cwd=".",  # where the commands run (the Makefile's folder)
+    record=None,  # a JSON file: every job's slot, start, end and state
+    poll: float = 0.5,  # seconds between looks at the jobs
+    grace: float = 30.0,  # seconds a job gets to stop after Ctrl-C before SIGTERM
+    out=print,
+) -> dict:
     "Run `jobs` concurrently on the GPU slots `gpus`, one job per slot, skipping complete runs; returns the record."
     slots = parse_gpus(gpus)
     envs = {s: _slot_env(s, len(slots)) for s in slots}
     count = _gpu_count()
-    if count is not None and "CUDA_VISIBLE_DEVICES" not in os.environ and all(s.isdigit() for s in slots) and max(map(int, slots)) >= count:
-        raise ValueError(f"GPUS names GPU {max(map(int, slots))}, but nvidia-smi lists {count} GPU(s): 0 to {count - 1}")
+    if (
+        count is not None
+        and "CUDA_VISIBLE_DEVICES" not in os.environ
+        and all(s.isdigit() for s in slots)
+        and max(map(int, slots)) >= count
+    ):
+        raise ValueError(
+            f"GPUS names GPU {max(map(int, slots))}, but nvidia-smi lists {count} GPU(s): 0 to {count - 1}"
+        )
     jobs = read_jobs(jobs)
-    rec = {"slots": slots, "cwd": str(Path(cwd).resolve()), "host": socket.gethostname(), "started": time.time(), "ended": None,
-           "jobs": [{"run_dir": j.run_dir, "command": shlex.join(j.command), "slot": None, "start": None, "end": None,
-                     "returncode": None, "state": "waiting", "note": ""} for j in jobs]}
+    rec = {
+        "slots": slots,
+        "cwd": str(Path(cwd).resolve()),
+        "host": socket.gethostname(),
+        "started": time.time(),
+        "ended": None,
+        "jobs": [
+            {
+                "run_dir": j.run_dir,
+                "command": shlex.join(j.command),
+                "slot": None,
+                "start": None,
+                "end": None,
+                "returncode": None,
+                "state": "waiting",
+                "note": "",
+            }
+            for j in jobs
+        ],
+    }
     entry = {j.run_dir: e for j, e in zip(jobs, rec["jobs"])}
+
     def save():
-        if record is not None: write_json(record, rec)
+        if record is not None:
+            write_json(record, rec)
+
     def skip(j, state, note):
-        out(f"skip {j.run_dir}: {state}" + (" (delete the folder to train it again)" if state == "complete" else f" ({note}): not started twice"))
+        out(
+            f"skip {j.run_dir}: {state}"
+            + (" (delete the folder to train it again)" if state == "complete" else f" ({note}): not started twice")
+        )
         entry[j.run_dir].update(state="skipped", note=state if state == "complete" else f"{state}: {note}")
 
     pending = []
     for j in jobs:
         state, note = RunFolder(Path(cwd, j.run_dir)).state()
-        if state in ("complete", "running"): skip(j, state, note)
-        else: pending.append(j)
-    out(f"sweep: {len(jobs)} runs, {len(jobs) - len(pending)} skipped, {len(pending)} to run on {len(slots)} slot(s) "
-        f"(CUDA_VISIBLE_DEVICES={' | '.join(slots)})" + (f"; record: {record}" if record else ""))
-    free, running = list(slots), {}                                   # running: slot -> (job, process, log file)
+        if state in ("complete", "running"):
+            skip(j, state, note)
+        else:
+            pending.append(j)
+    out(
+        f"sweep: {len(jobs)} runs, {len(jobs) - len(pending)} skipped, {len(pending)} to run on {len(slots)} slot(s) "
+        f"(CUDA_VISIBLE_DEVICES={' | '.join(slots)})" + (f"; record: {record}" if record else "")
+    )
+    free, running = list(slots), {}  # running: slot -> (job, process, log file)
     save()
-    old = signal.signal(signal.SIGTERM, _raise_interrupt) if threading.current_thread() is threading.main_thread() else None
+    old = (
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
     try:
         while pending or running:
             to_come = {j.run_dir for j in pending} | {j.run_dir for j, _, _ in running.values()}
             for j in list(pending):
-                if not free: break
+                if not free:
+                    break
                 why = _blocked(j, to_come - {j.run_dir}, cwd)
-                if why == "wait": continue
+                if why == "wait":
+                    continue
                 pending.remove(j)
                 if why is not None:
-                    out(f"not run {j.run_dir}: {why}"); entry[j.run_dir].update(state="not run", note=why); save(); continue
+                    out(f"not run {j.run_dir}: {why}")
+                    entry[j.run_dir].update(state="not run", note=why)
+                    save()
+                    continue
                 state, note = RunFolder(Path(cwd, j.run_dir)).state()
-                if state in ("complete", "running"): skip(j, state, note); save(); continue
+                if state in ("complete", "running"):
+                    skip(j, state, note)
+                    save()
+                    continue
                 slot = free.pop(0)
                 p, log = _launch(j, envs[slot], cwd)
                 running[slot] = (j, p, log)
                 entry[j.run_dir].update(slot=slot, start=time.time(), state="running")
-                out(f"[{slot}] start {j.run_dir}  (log: {Path(j.run_dir) / 'train.log'})"); save()
+                out(f"[{slot}] start {j.run_dir}  (log: {Path(j.run_dir) / 'train.log'})")
+                save()
             time.sleep(poll)
             for slot, (j, p, log) in list(running.items()):
-                if p.poll() is None: continue
-                log.close(); del running[slot]
+                if p.poll() is None:
+                    continue
+                log.close()
+                del running[slot]
                 state, note = _settle(j, p.returncode, cwd)
-                if p.returncode and state == "complete":                  # trained, but the notebook failed afterwards
-                    state, note = "failed", f"the run is complete, but its notebook exited with code {p.returncode} after training"
-                e = entry[j.run_dir]; e.update(end=time.time(), returncode=p.returncode, state=state, note=note)
-                free.append(slot)                                       # after `end` is recorded: a slot's jobs never overlap
-                out(f"[{slot}] {state} {j.run_dir} in {e['end'] - e['start']:.0f} s" + (f": {note}" if note and state != "complete" else "")); save()
+                if p.returncode and state == "complete":  # trained, but the notebook failed afterwards
+                    state, note = (
+                        "failed",
+                        f"the run is complete, but its notebook exited with code {p.returncode} after training",
+                    )
+                e = entry[j.run_dir]
+                e.update(end=time.time(), returncode=p.returncode, state=state, note=note)
+                free.append(slot)  # after `end` is recorded: a slot's jobs never overlap
+                out(
+                    f"[{slot}] {state} {j.run_dir} in {e['end'] - e['start']:.0f} s"
+                    + (f": {note}" if note and state != "complete" else "")
+                )
+                save()
     except (KeyboardInterrupt, _Interrupt):
-        out(f"interrupted: stopping {len(running)} job(s); each notes where it stopped, and the same command resumes them")
+        out(
+            f"interrupted: stopping {len(running)} job(s); each notes where it stopped, and the same command resumes them"
+        )
         _stop([p for _, p, _ in running.values()], grace)
         for slot, (j, p, log) in running.items():
-            log.close(); state, note = _settle(j, p.returncode, cwd, interrupted=True)
+            log.close()
+            state, note = _settle(j, p.returncode, cwd, interrupted=True)
             entry[j.run_dir].update(end=time.time(), returncode=p.returncode, state=state, note=note)
-        for j in pending: entry[j.run_dir].update(state="not run", note="interrupted")
+        for j in pending:
+            entry[j.run_dir].update(state="not run", note="interrupted")
         rec["interrupted"] = True
     finally:
-        if old is not None: signal.signal(signal.SIGTERM, old)
-        rec["ended"] = time.time(); save()
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+        rec["ended"] = time.time()
+        save()
     return rec
 
+
 _OUTCOMES = ("complete", "submitted", "skipped", "running", "failed", "stopped", "not started", "not run", "waiting")
+
 
 def _counts(states) -> str:
     "'3 complete, 1 failed': how many of each outcome, in a fixed order."
     states = list(states)
     return ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states), key=lambda s: (_OUTCOMES + (s,)).index(s)))
 
+
 def sweep_summary(rec: dict) -> tuple[str, list[str]]:
     "(a line with the count per outcome, a line for each run that did not end complete or skipped)."
-    bad = [f"  {e['state']}: {e['run_dir']}" + (f" ({e['note']})" if e["note"] else "") + (f"; log: {Path(e['run_dir']) / 'train.log'}" if e["start"] else "")
-           for e in rec["jobs"] if e["state"] not in ("complete", "skipped")]
+    bad = [
+        f"  {e['state']}: {e['run_dir']}"
+        + (f" ({e['note']})" if e["note"] else "")
+        + (f"; log: {Path(e['run_dir']) / 'train.log'}" if e["start"] else "")
+        for e in rec["jobs"]
+        if e["state"] not in ("complete", "skipped")
+    ]
     return f"sweep: {len(rec['jobs'])} runs: " + _counts(e["state"] for e in rec["jobs"]), bad
 
 # %% ../nbs/14_sweep.ipynb #f39ea7ac
@@ -334,22 +556,45 @@ class TrainJob:
     """One run as a submitit job: runs the run's command where the cluster puts it (output to <run folder>/train.log) and
     fails unless the run ends complete. On a timeout or a preemption submitit calls `checkpoint` and requeues the same
     job, which resumes from the run folder's last checkpoint."""
-    def __init__(self, job: Job, cwd=".", wait_for: str | None = None, poll: float = 10.0, give_up: float = 600.0, threads: int | None = None):
-        self.job, self.cwd, self.wait_for, self.poll, self.give_up = job, str(Path(cwd).resolve()), wait_for, poll, give_up
-        self.threads = threads                                         # OMP_NUM_THREADS, unless it is set (local: jobs share the cores)
+
+    def __init__(
+        self,
+        job: Job,
+        cwd=".",
+        wait_for: str | None = None,
+        poll: float = 10.0,
+        give_up: float = 600.0,
+        threads: int | None = None,
+    ):
+        self.job, self.cwd, self.wait_for, self.poll, self.give_up = (
+            job,
+            str(Path(cwd).resolve()),
+            wait_for,
+            poll,
+            give_up,
+        )
+        self.threads = threads  # OMP_NUM_THREADS, unless it is set (local: jobs share the cores)
 
     def __call__(self) -> str:
-        if self.wait_for: self._wait()
+        if self.wait_for:
+            self._wait()
         env = {**({"OMP_NUM_THREADS": str(self.threads)} if self.threads else {}), **os.environ}
         p, log = _launch(self.job, env, self.cwd)
         interrupted = True
-        try: p.wait(); interrupted = False
-        finally:                                                       # a timeout or a preemption lands here: stop the run cleanly
-            if interrupted: _stop([p])
+        try:
+            p.wait()
+            interrupted = False
+        finally:  # a timeout or a preemption lands here: stop the run cleanly
+            if interrupted:
+                _stop([p])
             log.close()
             state, note = _settle(self.job, p.returncode, self.cwd, interrupted)
         if state != "complete":
-            raise RuntimeError(f"{self.job.run_dir} ended {state}" + (f": {note}" if note else "") + f" (log: {Path(self.job.run_dir) / 'train.log'})")
+            raise RuntimeError(
+                f"{self.job.run_dir} ended {state}"
+                + (f": {note}" if note else "")
+                + f" (log: {Path(self.job.run_dir) / 'train.log'})"
+            )
         return state
 
     def _wait(self):
@@ -357,141 +602,270 @@ class TrainJob:
         dep, t0 = RunFolder(Path(self.cwd, self.wait_for)), time.time()
         while True:
             state, note = dep.state()
-            if state == "complete": return
+            if state == "complete":
+                return
             ended = state in ("failed", "stopped") and dep.final.exists() and dep.final.stat().st_mtime >= t0 - 1
             if ended or (state != "running" and time.time() - t0 > self.give_up):
-                raise RuntimeError(f"not run: its mask_from run {self.wait_for} is {state}" + (f" ({note})" if note else ""))
+                raise RuntimeError(
+                    f"not run: its mask_from run {self.wait_for} is {state}" + (f" ({note})" if note else "")
+                )
             time.sleep(self.poll)
 
     def checkpoint(self, *args, **kwargs):
         "Called by submitit on a timeout or a preemption: requeue the same job (the run folder holds the progress)."
         from submitit.helpers import DelayedSubmission
+
         return DelayedSubmission(self, *args, **kwargs)
 
-_ENDED = ("completed", "failed", "cancelled", "timeout", "node_fail", "out_of_memory", "boot_fail", "deadline", "preempted")
+
+_ENDED = (
+    "completed",
+    "failed",
+    "cancelled",
+    "timeout",
+    "node_fail",
+    "out_of_memory",
+    "boot_fail",
+    "deadline",
+    "preempted",
+)
+
 
 def _queued(run: RunFolder) -> tuple[str, str] | None:
     "(job id, state) while the job that <run folder>/job.json records is still queued or running, else None."
-    try: rec = read_json(run.path / "job.json")
-    except (OSError, ValueError): return None
+    try:
+        rec = read_json(run.path / "job.json")
+    except (OSError, ValueError):
+        return None
     jid = str(rec.get("job_id"))
     if rec.get("cluster") == "local":
-        return (jid, "running") if rec.get("host") == socket.gethostname() and jid.isdigit() and pid_alive(int(jid)) else None
-    if shutil.which("squeue") is None: return None
-    try: r = subprocess.run(["squeue", "-h", "-j", jid, "-o", "%T"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError): return None
+        return (
+            (jid, "running")
+            if rec.get("host") == socket.gethostname() and jid.isdigit() and pid_alive(int(jid))
+            else None
+        )
+    if shutil.which("squeue") is None:
+        return None
+    try:
+        r = subprocess.run(["squeue", "-h", "-j", jid, "-o", "%T"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
     state = r.stdout.split()[0].lower() if r.returncode == 0 and r.stdout.split() else ""
     return (jid, state) if state and state not in _ENDED else None
 
 # %% ../nbs/14_sweep.ipynb #76345033
-def submit_sweep(jobs,                        # a job-list file, lines, or `Job`s (see `read_jobs`)
-                 *, cluster: str = "slurm",   # "slurm", or "local": the same jobs on this machine
-                 folder=None,                 # submitit's files (default: runs/.sweeps/<time>-<pid>/submitit)
-                 partition: str | None = None, time_limit="24:00:00", gpus_per_job=1, cpus_per_job=None,
-                 slurm_args="",               # more sbatch options: "qos=high,mem=32G"
-                 wait=False,                  # return only when every submitted job has ended
-                 cwd=".", poll: float | None = None, out=print) -> list[dict]:
+def submit_sweep(
+    jobs,  # a job-list file, lines, or `Job`s (see `read_jobs`)
+    *,
+    cluster: str = "slurm",  # "slurm", or "local": the same jobs on this machine
+    folder=None,  # submitit's files (default: runs/.sweeps/<time>-<pid>/submitit)
+    partition: str | None = None,
+    time_limit="24:00:00",
+    gpus_per_job=1,
+    cpus_per_job=None,
+    slurm_args="",  # more sbatch options: "qos=high,mem=32G"
+    wait=False,  # return only when every submitted job has ended
+    cwd=".",
+    poll: float | None = None,
+    out=print,
+) -> list[dict]:
     "Submit each unfinished run of `jobs` as one job of `cluster` through submitit; one dict per job (run_dir, job_id, state, note)."
-    try: import submitit
-    except ImportError: raise RuntimeError("SLURM needs submitit: run make install (or .venv/bin/pip install submitit)") from None
-    if cluster not in CLUSTERS: raise ValueError(f"cluster must be one of {', '.join(CLUSTERS)}, got {cluster!r}")
+    try:
+        import submitit
+    except ImportError:
+        raise RuntimeError("SLURM needs submitit: run make install (or .venv/bin/pip install submitit)") from None
+    if cluster not in CLUSTERS:
+        raise ValueError(f"cluster must be one of {', '.join(CLUSTERS)}, got {cluster!r}")
     minutes, extra, wait = parse_time(time_limit), parse_slurm_args(slurm_args), parse_bool(wait, "WAIT")
     gpus_per_job = _whole(gpus_per_job, "GPUS_PER_JOB", 0, "a whole number >= 0 (GPUs per Slurm job)")
-    cpus = _whole(cpus_per_job, "CPUS_PER_JOB", 1, "a whole number >= 1, or empty") if str(cpus_per_job or "").strip() else None
+    cpus = (
+        _whole(cpus_per_job, "CPUS_PER_JOB", 1, "a whole number >= 1, or empty")
+        if str(cpus_per_job or "").strip()
+        else None
+    )
     jobs = read_jobs(jobs)
-    folder = Path(folder) if folder is not None else Path(cwd, "runs/.sweeps", f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}", "submitit")
-    out(f"submit: {len(jobs)} runs to {cluster} ({minutes} min, {gpus_per_job} GPU(s) per job" + (f", partition {partition}" if partition else "")
-        + (f", {cpus} CPUs" if cpus else "") + (f", {slurm_args}" if extra else "") + f"); submitit files: {folder}")
+    folder = (
+        Path(folder)
+        if folder is not None
+        else Path(cwd, "runs/.sweeps", f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}", "submitit")
+    )
+    out(
+        f"submit: {len(jobs)} runs to {cluster} ({minutes} min, {gpus_per_job} GPU(s) per job"
+        + (f", partition {partition}" if partition else "")
+        + (f", {cpus} CPUs" if cpus else "")
+        + (f", {slurm_args}" if extra else "")
+        + f"); submitit files: {folder}"
+    )
     ids, results = {}, []
     todo = sum(RunFolder(Path(cwd, j.run_dir)).state()[0] != "complete" for j in jobs)
-    threads = (cpus or max(1, _cores() // max(1, todo))) if cluster == "local" else None   # local jobs all start at once
+    threads = (cpus or max(1, _cores() // max(1, todo))) if cluster == "local" else None  # local jobs all start at once
     for j in jobs:
         run = RunFolder(Path(cwd, j.run_dir))
-        res = {"run_dir": j.run_dir, "job_id": None, "state": "skipped", "note": ""}; results.append(res)
+        res = {"run_dir": j.run_dir, "job_id": None, "state": "skipped", "note": ""}
+        results.append(res)
         state, note = run.state()
         if state in ("complete", "running"):
-            out(f"skip {j.run_dir}: {state}" + (" (delete the folder to train it again)" if state == "complete" else f" ({note}): not started twice"))
-            res["note"] = state; continue
+            out(
+                f"skip {j.run_dir}: {state}"
+                + (" (delete the folder to train it again)" if state == "complete" else f" ({note}): not started twice")
+            )
+            res["note"] = state
+            continue
         q = _queued(run)
         if q:
-            out(f"skip {j.run_dir}: already {q[1]} as {cluster} job {q[0]}"); ids[j.run_dir] = q[0]; res.update(job_id=q[0], note=q[1]); continue
+            out(f"skip {j.run_dir}: already {q[1]} as {cluster} job {q[0]}")
+            ids[j.run_dir] = q[0]
+            res.update(job_id=q[0], note=q[1])
+            continue
         after, wait_for = None, None
         if j.mask_from:
-            dep = RunFolder(Path(cwd, j.mask_from)); dstate, _ = dep.state()
+            dep = RunFolder(Path(cwd, j.mask_from))
+            dstate, _ = dep.state()
             if dstate != "complete":
                 if j.mask_from not in ids and dstate != "running":
                     why = f"its mask_from run {j.mask_from} is {dstate} and not part of this sweep"
-                    out(f"not submitted {j.run_dir}: {why}"); res.update(state="not run", note=why); continue
+                    out(f"not submitted {j.run_dir}: {why}")
+                    res.update(state="not run", note=why)
+                    continue
                 after = ids.get(j.mask_from) or (dep.heartbeat() or {}).get("slurm_job") if cluster == "slurm" else None
-                if after is None: wait_for = j.mask_from
+                if after is None:
+                    wait_for = j.mask_from
         ex = submitit.AutoExecutor(folder=folder / "%j", cluster=cluster)
-        params = dict(name="bs." + ".".join(Path(j.run_dir).parts[-4:]), timeout_min=minutes, gpus_per_node=gpus_per_job,
-                      nodes=1, tasks_per_node=1, **({"cpus_per_task": cpus} if cpus else {}))
+        params = dict(
+            name="bs." + ".".join(Path(j.run_dir).parts[-4:]),
+            timeout_min=minutes,
+            gpus_per_node=gpus_per_job,
+            nodes=1,
+            tasks_per_node=1,
+            **({"cpus_per_task": cpus} if cpus else {}),
+        )
         if cluster == "slurm":
             more = {**extra, **({"kill-on-invalid-dep": "yes"} if after else {})}
-            params.update({**({"slurm_partition": partition} if partition else {}), **({"slurm_dependency": f"afterok:{after}"} if after else {}),
-                           **({"slurm_additional_parameters": more} if more else {})})
+            params.update(
+                {
+                    **({"slurm_partition": partition} if partition else {}),
+                    **({"slurm_dependency": f"afterok:{after}"} if after else {}),
+                    **({"slurm_additional_parameters": more} if more else {}),
+                }
+            )
         ex.update_parameters(**params)
         run.path.mkdir(parents=True, exist_ok=True)
         sj = ex.submit(TrainJob(j, cwd, wait_for=wait_for, poll=poll or 10.0, threads=threads))
         ids[j.run_dir] = sj.job_id
-        write_json(run.path / "job.json", {"cluster": cluster, "job_id": sj.job_id, "submitted": time.strftime("%Y-%m-%d %H:%M:%S"),
-                                           "host": socket.gethostname(), "submitit_log": str(sj.paths.stdout), "after": after or wait_for})
+        write_json(
+            run.path / "job.json",
+            {
+                "cluster": cluster,
+                "job_id": sj.job_id,
+                "submitted": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "host": socket.gethostname(),
+                "submitit_log": str(sj.paths.stdout),
+                "after": after or wait_for,
+            },
+        )
         res.update(job_id=sj.job_id, state="submitted", job=sj)
-        out(f"submitted {j.run_dir} as {cluster} job {sj.job_id}" + (f" (after job {after})" if after else f" (after {wait_for} is complete)" if wait_for else ""))
+        out(
+            f"submitted {j.run_dir} as {cluster} job {sj.job_id}"
+            + (f" (after job {after})" if after else f" (after {wait_for} is complete)" if wait_for else "")
+        )
     live = [r for r in results if r.get("job") is not None]
     if wait and live:
         out(f"waiting for {len(live)} job(s) (make status shows their progress)")
-        while not all(r["job"].done() for r in live): time.sleep(poll or (1.0 if cluster == "local" else 30.0))
+        while not all(r["job"].done() for r in live):
+            time.sleep(poll or (1.0 if cluster == "local" else 30.0))
         for r in live:
             r["state"], r["note"] = RunFolder(Path(cwd, r["run_dir"])).state()
-            out(f"{r['state']} {r['run_dir']} (job {r['job_id']})" + (f": {r['note']}" if r["note"] and r["state"] != "complete" else ""))
+            out(
+                f"{r['state']} {r['run_dir']} (job {r['job_id']})"
+                + (f": {r['note']}" if r["note"] and r["state"] != "complete" else "")
+            )
     return results
 
 # %% ../nbs/14_sweep.ipynb #bb34fcf0
 _CHECK_NAMES = ("gpus", "slurm", "partition", "time", "gpus_per_job", "cpus_per_job", "slurm_args", "wait")
 
+
 def main(argv=None):
     "python -m balance_sparse.sweep check|run|submit|status ... (see the Makefile)."
-    p = argparse.ArgumentParser(prog="python -m balance_sparse.sweep", description="Run, submit or list the runs of a sweep.")
+    p = argparse.ArgumentParser(
+        prog="python -m balance_sparse.sweep", description="Run, submit or list the runs of a sweep."
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("check", help="check the sweep options NAME=value: one line per bad value"); c.add_argument("values", nargs="*")
+    c = sub.add_parser("check", help="check the sweep options NAME=value: one line per bad value")
+    c.add_argument("values", nargs="*")
     r = sub.add_parser("run", help="run a job list on GPU slots, one job per slot")
-    r.add_argument("jobs"); r.add_argument("--gpus", required=True); r.add_argument("--record", help="default: sweep.json next to JOBS")
+    r.add_argument("jobs")
+    r.add_argument("--gpus", required=True)
+    r.add_argument("--record", help="default: sweep.json next to JOBS")
     s = sub.add_parser("submit", help="submit a job list, one submitit job per run")
-    s.add_argument("jobs"); s.add_argument("--cluster", default="slurm", choices=CLUSTERS); s.add_argument("--partition")
-    s.add_argument("--time", default="24:00:00"); s.add_argument("--gpus-per-job", default="1"); s.add_argument("--cpus-per-job")
-    s.add_argument("--slurm-args", default=""); s.add_argument("--wait", default="0"); s.add_argument("--folder", help="default: submitit/ next to JOBS")
+    s.add_argument("jobs")
+    s.add_argument("--cluster", default="slurm", choices=CLUSTERS)
+    s.add_argument("--partition")
+    s.add_argument("--time", default="24:00:00")
+    s.add_argument("--gpus-per-job", default="1")
+    s.add_argument("--cpus-per-job")
+    s.add_argument("--slurm-args", default="")
+    s.add_argument("--wait", default="0")
+    s.add_argument("--folder", help="default: submitit/ next to JOBS")
     st = sub.add_parser("status", help="the state of every run under RUNS, or of a job list's runs")
-    st.add_argument("runs", nargs="?", default="runs"); st.add_argument("--jobs")
+    st.add_argument("runs", nargs="?", default="runs")
+    st.add_argument("--jobs")
     a = p.parse_args(argv)
-    if getattr(a, "jobs", None) and not Path(a.jobs).is_file(): sys.exit(f"no job list at {a.jobs}")
+    if getattr(a, "jobs", None) and not Path(a.jobs).is_file():
+        sys.exit(f"no job list at {a.jobs}")
     try:
         if a.cmd == "check":
             kw, errors = {}, []
             for v in a.values:
                 k, eq, val = v.partition("=")
-                if not eq or k.lower() not in _CHECK_NAMES: errors.append(f"expected NAME=value with NAME one of {', '.join(_CHECK_NAMES)}, got {v!r}")
-                else: kw[k.lower()] = val
+                if not eq or k.lower() not in _CHECK_NAMES:
+                    errors.append(f"expected NAME=value with NAME one of {', '.join(_CHECK_NAMES)}, got {v!r}")
+                else:
+                    kw[k.lower()] = val
             errors += check_options(**kw)
-            if errors: sys.exit("\n".join(errors))
+            if errors:
+                sys.exit("\n".join(errors))
         elif a.cmd == "run":
             rec = run_sweep(a.jobs, a.gpus, record=a.record or Path(a.jobs).with_name("sweep.json"))
-            line, bad = sweep_summary(rec); print(line + (f" (record: {a.record or Path(a.jobs).with_name('sweep.json')})"))
-            if rec.get("interrupted"): sys.exit(130)
-            if bad: sys.exit("runs that did not end complete:\n" + "\n".join(bad))
+            line, bad = sweep_summary(rec)
+            print(line + (f" (record: {a.record or Path(a.jobs).with_name('sweep.json')})"))
+            if rec.get("interrupted"):
+                sys.exit(130)
+            if bad:
+                sys.exit("runs that did not end complete:\n" + "\n".join(bad))
         elif a.cmd == "submit":
-            res = submit_sweep(a.jobs, cluster=a.cluster, folder=a.folder or Path(a.jobs).with_name("submitit"), partition=a.partition,
-                               time_limit=a.time, gpus_per_job=a.gpus_per_job, cpus_per_job=a.cpus_per_job, slurm_args=a.slurm_args, wait=a.wait)
-            print("submit: " + _counts(r["state"] for r in res) + ("" if parse_bool(a.wait) else "; make status shows how they go"))
+            res = submit_sweep(
+                a.jobs,
+                cluster=a.cluster,
+                folder=a.folder or Path(a.jobs).with_name("submitit"),
+                partition=a.partition,
+                time_limit=a.time,
+                gpus_per_job=a.gpus_per_job,
+                cpus_per_job=a.cpus_per_job,
+                slurm_args=a.slurm_args,
+                wait=a.wait,
+            )
+            print(
+                "submit: "
+                + _counts(r["state"] for r in res)
+                + ("" if parse_bool(a.wait) else "; make status shows how they go")
+            )
             bad = [r for r in res if r["state"] not in ("complete", "skipped", "submitted")]
-            if bad: sys.exit("runs that did not end complete:\n" + "\n".join(f"  {r['state']}: {r['run_dir']}" + (f" ({r['note']})" if r["note"] else "") for r in bad))
+            if bad:
+                sys.exit(
+                    "runs that did not end complete:\n"
+                    + "\n".join(
+                        f"  {r['state']}: {r['run_dir']}" + (f" ({r['note']})" if r["note"] else "") for r in bad
+                    )
+                )
         else:
             runs = [j.run_dir for j in read_jobs(a.jobs)] if a.jobs else a.runs
             df = run_status(runs)
             print(format_status(df) if len(df) or a.jobs else f"no run folders under {a.runs}")
-    except (ValueError, RuntimeError) as e: sys.exit(str(e))
+    except (ValueError, RuntimeError) as e:
+        sys.exit(str(e))
 
 # %% ../nbs/14_sweep.ipynb #2b953c3b
 #| eval: false
-if __name__ == "__main__": main()
+if __name__ == "__main__":
+    main()

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
-from .settings import RunSettings, METHODS, SPEED_SETTINGS, parse_bool, check_value, _number, _optional
-from .runs import RunFolder, RunWriteError, atomic_write, write_json, read_json, data_fingerprint
+from .settings import RunSettings, parse_bool, check_value, _number, _optional
+from .runs import RunFolder, RunWriteError, read_json, data_fingerprint
 from .masking import Masking
 from .rigl import UPDATE_METHODS, make_updater
 from .correction import GradientCorrection
@@ -35,26 +35,35 @@ def as_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = data
     elif isinstance(data, torch.utils.data.Dataset):
         items = [data[i] for i in range(len(data))]
-        if not items: raise ValueError("dataset is empty")
+        if not items:
+            raise ValueError("dataset is empty")
         if not torch.is_tensor(items[0][0]):
-            raise TypeError(f"dataset items must be (tensor, label) pairs, got {type(items[0][0]).__name__}: "
-                            "add a transform such as torchvision.transforms.PILToTensor()")
+            raise TypeError(
+                f"dataset items must be (tensor, label) pairs, got {type(items[0][0]).__name__}: "
+                "add a transform such as torchvision.transforms.PILToTensor()"
+            )
         x, y = torch.stack([it[0] for it in items]), torch.as_tensor([int(it[1]) for it in items])
-    else: raise TypeError(f"expected an (x, y) pair of tensors or a Dataset, got {type(data).__name__}")
+    else:
+        raise TypeError(f"expected an (x, y) pair of tensors or a Dataset, got {type(data).__name__}")
     y = torch.as_tensor(y).long()
-    if x.ndim != 4: raise ValueError(f"images must be N×C×H×W, got shape {tuple(x.shape)}")
-    if len(x) != len(y): raise ValueError(f"{len(x)} images but {len(y)} labels")
+    if x.ndim != 4:
+        raise ValueError(f"images must be N×C×H×W, got shape {tuple(x.shape)}")
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} images but {len(y)} labels")
     return x, y
 
 # %% ../nbs/09_train.ipynb #690a11af
 @torch.no_grad()
 def evaluate(model: nn.Module, loader, autocast=contextlib.nullcontext, prepare=None) -> tuple[float, float]:
     "Mean cross-entropy and accuracy of `model` (eval mode) over `loader`; `prepare(x)` e.g. sets dtype and memory format."
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     loss_sum, correct, n = 0.0, 0, 0
     for x, y in loader:
-        if prepare is not None: x = prepare(x)
-        with autocast(): out = model(x)
+        if prepare is not None:
+            x = prepare(x)
+        with autocast():
+            out = model(x)
         loss_sum = loss_sum + F.cross_entropy(out.float(), y, reduction="sum")
         correct = correct + (out.argmax(1) == y).sum()
         n += len(y)
@@ -66,17 +75,25 @@ def check_inputs(splits: dict, n_out: int):
     "Stop before training on non-finite images or labels outside 0..n_out-1, naming the split."
     for name, (x, y) in splits.items():
         if x.is_floating_point() and not torch.isfinite(x).all():
-            raise ValueError(f"the {name} images contain {int((~torch.isfinite(x)).sum())} non-finite values (NaN or inf): clean the {name} split")
-        if len(y) == 0: raise ValueError(f"the {name} split is empty")
+            raise ValueError(
+                f"the {name} images contain {int((~torch.isfinite(x)).sum())} non-finite values (NaN or inf): clean the {name} split"
+            )
+        if len(y) == 0:
+            raise ValueError(f"the {name} split is empty")
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= n_out:
-            raise ValueError(f"{name} labels must be in 0..{n_out - 1} (the model has {n_out} outputs), got labels from {lo} to {hi}")
+            raise ValueError(
+                f"{name} labels must be in 0..{n_out - 1} (the model has {n_out} outputs), got labels from {lo} to {hi}"
+            )
+
 
 def _outputs(model: nn.Module, image_shape) -> int:
     "How many classes `model` predicts: the width of its output on one blank image (eval mode, no state changes)."
     p = next(model.parameters())
-    was_training = model.training; model.eval()
-    with torch.no_grad(): n = model(torch.zeros(1, *image_shape, dtype=p.dtype, device=p.device)).shape[-1]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        n = model(torch.zeros(1, *image_shape, dtype=p.dtype, device=p.device)).shape[-1]
     model.train(was_training)
     return int(n)
 
@@ -88,8 +105,23 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 # %% ../nbs/09_train.ipynb #0544f133
-METRIC_COLUMNS = ["epoch", "step", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-                  "tau", "tau_curr", "density", "train_flops", "seconds"]
+METRIC_COLUMNS = [
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "test_loss",
+    "test_acc",
+    "tau",
+    "tau_curr",
+    "density",
+    "train_flops",
+    "seconds",
+]
+
 
 def _metrics(rows: list[dict], status: str) -> pd.DataFrame:
     "`fit`'s return: one row per epoch; `.attrs['status']` is the word final.json and `make status` use (08_runs)."
@@ -97,143 +129,236 @@ def _metrics(rows: list[dict], status: str) -> pd.DataFrame:
     df.attrs["status"] = status
     return df
 
-class StopTraining(Exception): "Raised inside `fit` to end a session early (`stop_after_steps`)."
 
-class Terminated(BaseException): "SIGTERM inside a torchrun run: another rank failed, or the job was cancelled."
+class StopTraining(Exception):
+    "Raised inside `fit` to end a session early (`stop_after_steps`)."
 
-def _terminated(signum, frame): raise Terminated(f"signal {signum}: another rank failed or the job was cancelled")
+
+class Terminated(BaseException):
+    "SIGTERM inside a torchrun run: another rank failed, or the job was cancelled."
+
+
+def _terminated(signum, frame):
+    raise Terminated(f"signal {signum}: another rank failed or the job was cancelled")
+
 
 def _versions() -> dict:
     from importlib.metadata import version, PackageNotFoundError
+
     def v(name):
-        try: return version(name)
-        except PackageNotFoundError: return None
-    return {"python": platform.python_version(), "torch": torch.__version__, "torchvision": v("torchvision"),
-            "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-            "numpy": np.__version__, "pandas": pd.__version__, "balance_sparse": v("balance_sparse")}
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": v("torchvision"),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "balance_sparse": v("balance_sparse"),
+    }
+
 
 def device_name(device) -> str:
     "The accelerator's name, or the CPU's architecture, core and thread counts (for config.json and benchmarks)."
     device = torch.device(device)
-    if device.type == "cuda": return torch.cuda.get_device_name(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
     return f"{device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+
 
 def resolve_device(device=None) -> torch.device:
     "`device` as a torch.device (None: CUDA if available, else CPU), refusing one this machine does not have."
-    if device is None: return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try: dev = torch.device(device)
-    except (RuntimeError, TypeError): raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or None (auto), got {device!r}") from None
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or None (auto), got {device!r}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device must be one this machine has: got {device!r}, but torch {torch.__version__} sees no CUDA GPU here (use 'cpu' or None)")
-    if dev.type not in ("cpu", "cuda"): raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or None (auto), got {device!r}")
+        raise ValueError(
+            f"device must be one this machine has: got {device!r}, but torch {torch.__version__} sees no CUDA GPU here (use 'cpu' or None)"
+        )
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or None (auto), got {device!r}")
     return dev
+
 
 def _rng_state(device):
     s = {"torch": torch.get_rng_state()}
-    if device.type == "cuda": s["cuda"] = torch.cuda.get_rng_state(device)
+    if device.type == "cuda":
+        s["cuda"] = torch.cuda.get_rng_state(device)
     return s
 
+
 def _set_rng_state(state, device):
-    torch.set_rng_state(state["torch"].cpu())        # RNG states are CPU byte tensors, wherever map_location put them
-    if device.type == "cuda" and "cuda" in state: torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+    torch.set_rng_state(state["torch"].cpu())  # RNG states are CPU byte tensors, wherever map_location put them
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
 
 def _start_wandb(config, run_dir):
     import wandb
+
     mode = os.environ.get("WANDB_MODE", "online")
     if mode not in ("offline", "disabled", "dryrun") and not (os.environ.get("WANDB_API_KEY") or wandb.api.api_key):
-        raise RuntimeError("wandb=True but W&B has no API key here. Run `wandb login`, or log locally with "
-                           "WANDB_MODE=offline (sync later with `wandb sync`), or set WANDB_MODE=disabled.")
-    return wandb.init(project=os.environ.get("WANDB_PROJECT", "balance_sparse"), config=config,
-                      dir=str(run_dir) if run_dir else None, name=Path(run_dir).as_posix() if run_dir else None, reinit=True)
+        raise RuntimeError(
+            "wandb=True but W&B has no API key here. Run `wandb login`, or log locally with "
+            "WANDB_MODE=offline (sync later with `wandb sync`), or set WANDB_MODE=disabled."
+        )
+    return wandb.init(
+        project=os.environ.get("WANDB_PROJECT", "balance_sparse"),
+        config=config,
+        dir=str(run_dir) if run_dir else None,
+        name=Path(run_dir).as_posix() if run_dir else None,
+        reinit=True,
+    )
+
 
 def _stats_batches(steps: int, k: int, seed: int, epoch: int) -> set[int]:
     "The batch indices of an epoch's statistics pass: all of them, or k drawn without replacement from a (seed, epoch) generator."
-    if k >= steps: return set(range(steps))
+    if k >= steps:
+        return set(range(steps))
     return set(torch.randperm(steps, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))[:k].tolist())
+
 
 def _replay_budget(params, n_batches: int, device) -> tuple[str | None, dict]:
     "Where replay keeps n_batches gradients — the device if they take at most half its free memory, else (CUDA) pinned host memory — or one line refusing."
     size = n_batches * sum(p.numel() * p.element_size() for p in params)
     host = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     info = lambda where: {"bytes": size, "gb": size / 1e9, "where": where, "batches": n_batches}
-    if device.type == "cuda" and size <= torch.cuda.mem_get_info(device)[0] / 2: return None, info(str(device))
-    if size <= host / 2: return ("cpu" if device.type == "cuda" else None), info("host memory (pinned)" if device.type == "cuda" else "cpu")
-    raise ValueError(f"correction_mode='replay' keeps one gradient per batch: {n_batches} × {size // n_batches:,} bytes = {size / 1e9:.2f} GB, "
-                     f"more than half the free memory ({host / 1e9:.1f} GB host{', and the GPU' if device.type == 'cuda' else ''}); "
-                     "use correction_mode='faithful', or a stats_fraction below 1")
+    if device.type == "cuda" and size <= torch.cuda.mem_get_info(device)[0] / 2:
+        return None, info(str(device))
+    if size <= host / 2:
+        return ("cpu" if device.type == "cuda" else None), info(
+            "host memory (pinned)" if device.type == "cuda" else "cpu"
+        )
+    raise ValueError(
+        f"correction_mode='replay' keeps one gradient per batch: {n_batches} × {size // n_batches:,} bytes = {size / 1e9:.2f} GB, "
+        f"more than half the free memory ({host / 1e9:.1f} GB host{', and the GPU' if device.type == 'cuda' else ''}); "
+        "use correction_mode='faithful', or a stats_fraction below 1"
+    )
+
 
 def _ddp(model, device, sync_buffers: bool):
     "DDP around `model`; `sync_buffers=False`: no buffer broadcast at each forward (the keyword changed name across torch versions)."
     ids = [device.index] if device.type == "cuda" else None
-    if sync_buffers: return DistributedDataParallel(model, device_ids=ids)
-    try: return DistributedDataParallel(model, device_ids=ids, forward_sync_buffers=False)
-    except TypeError: return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+    if sync_buffers:
+        return DistributedDataParallel(model, device_ids=ids)
+    try:
+        return DistributedDataParallel(model, device_ids=ids, forward_sync_buffers=False)
+    except TypeError:
+        return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+
 
 def lr_factor(warmup_steps: int, lr_step: int, lr_gamma: float):
     "The lr multiplier at step g: g / warmup_steps during the warm-up (0 at g = 0, as the authors' scheduler), then ×lr_gamma every lr_step steps counted from the warm-up's end."
+
     def factor(g: int) -> float:
-        if g < warmup_steps: return g / warmup_steps
+        if g < warmup_steps:
+            return g / warmup_steps
         return lr_gamma ** ((g - warmup_steps) // lr_step)
+
     return factor
 
-
 # %% ../nbs/09_train.ipynb #41332b05
-def fit(model: nn.Module,
-        train,                          # (x, y) tensors or a Dataset
-        test=None,                      # (x, y) tensors or a Dataset; evaluated every epoch
-        *,
-        val=None,                       # (x, y) tensors or a Dataset; evaluated every epoch
-        settings: RunSettings | None = None,  # what the run is (see `RunSettings`); default: the paper's
-        device=None,                    # default: CUDA if available, else CPU
-        run_dir=None,                   # folder for metrics/config/checkpoints/final; resumes if it holds the run
-        mean=None, std=None,            # per-channel normalisation for uint8 images; default: train statistics
-        wandb: bool = False,            # also log to Weights & Biases (honours WANDB_MODE)
-        progress: bool = True,          # tqdm bar per epoch and a summary line per epoch
-        log_every: int = 50,            # steps between progress-bar updates (each one reads the loss: a sync)
-        stop_after_steps: int | None = None,  # end this session after that many steps (resume later)
-        config: dict | None = None,     # extra entries for config.json (dataset, model name, ...)
-        snapshot: nn.Module | None = None,  # the first θ̃ when first_snapshot="authors": another instance of the model
-        on_step: Callable[[dict], None] | None = None,  # called after every step with the step's state (tests, logging)
-        **overrides,                    # any `RunSettings` field, e.g. method="set", density=0.1, correction=False
-       ) -> pd.DataFrame:
+def fit(
+    model: nn.Module,
+    train,  # (x, y) tensors or a Dataset
+    test=None,  # (x, y) tensors or a Dataset; evaluated every epoch
+    *,
+    val=None,  # (x, y) tensors or a Dataset; evaluated every epoch
+    settings: RunSettings | None = None,  # what the run is (see `RunSettings`); default: the paper's
+    device=None,  # default: CUDA if available, else CPU
+    run_dir=None,  # folder for metrics/config/checkpoints/final; resumes if it holds the run
+    mean=None,
+    std=None,  # per-channel normalisation for uint8 images; default: train statistics
+    wandb: bool = False,  # also log to Weights & Biases (honours WANDB_MODE)
+    progress: bool = True,  # tqdm bar per epoch and a summary line per epoch
+    log_every: int = 50,  # steps between progress-bar updates (each one reads the loss: a sync)
+    stop_after_steps: int | None = None,  # end this session after that many steps (resume later)
+    config: dict | None = None,  # extra entries for config.json (dataset, model name, ...)
+    snapshot: nn.Module | None = None,  # the first θ̃ when first_snapshot="authors": another instance of the model
+    on_step: Callable[[dict], None] | None = None,  # called after every step with the step's state (tests, logging)
+    **overrides,  # any `RunSettings` field, e.g. method="set", density=0.1, correction=False
+) -> pd.DataFrame:
     "Train `model` sparsely (RigL/SET/Static/dense ± gradient correction); one metrics row per epoch."
     # ---- check everything before any work -----------------------------------------------------------
     s = (settings or RunSettings()).replace(**overrides)
     device = resolve_device(device)
     wandb, progress = parse_bool(wandb, "wandb"), parse_bool(progress, "progress")
-    rank, world_size = world()                                         # N > 1: started by torchrun (13_distributed)
+    rank, world_size = world()  # N > 1: started by torchrun (13_distributed)
     wandb, progress = wandb and rank == 0, progress and rank == 0
     log_every = check_value("log_every", log_every, "a whole number >= 1", _number(int, 1))
-    stop_after_steps = check_value("stop_after_steps", stop_after_steps, "a whole number >= 0, or None", _optional(_number(int, 0)))
+    stop_after_steps = check_value(
+        "stop_after_steps", stop_after_steps, "a whole number >= 0, or None", _optional(_number(int, 0))
+    )
     clash = sorted(set(config or {}) & set(RunSettings.names()))
-    if clash: raise ValueError(f"config must not repeat settings {clash}: pass them as settings")
+    if clash:
+        raise ValueError(f"config must not repeat settings {clash}: pass them as settings")
     x_train, y_train = as_tensors(train)
-    splits = {"train": (x_train, y_train), **{k: as_tensors(v) for k, v in (("val", val), ("test", test)) if v is not None}}
+    splits = {
+        "train": (x_train, y_train),
+        **{k: as_tensors(v) for k, v in (("val", val), ("test", test)) if v is not None},
+    }
     num_classes = _outputs(model, x_train.shape[1:])
     check_inputs(splits, num_classes)
     steps_per_epoch = math.ceil(len(y_train) / s.batch_size)
-    s = s.resolved(device, len(y_train))                              # recipe rows, the device's speed defaults, end_step
+    s = s.resolved(device, len(y_train))  # recipe rows, the device's speed defaults, end_step
     if s.method == "small_dense" and getattr(model, "small_dense_info", {}).get("density") != s.density:
-        raise ValueError(f"method small_dense trains the narrowed network: build it with balance_sparse.models.small_dense(name, {s.density})")
+        raise ValueError(
+            f"method small_dense trains the narrowed network: build it with balance_sparse.models.small_dense(name, {s.density})"
+        )
     mode, stats_fraction = s.correction_mode or "faithful", s.stats_fraction or 1.0
-    if s.correction and mode == "replay" and s.fused: raise ValueError("fused must be false with correction_mode='replay': replay runs no snapshot pass in the steps at all")
-    if world_size > 1 and s.fused: raise ValueError(f"fused must be false with {world_size} processes: θ and θ̃ cannot share one vmapped call when BatchNorm is synchronised across ranks")
-    if world_size > 1 and s.batch_size < world_size: raise ValueError(f"batch_size must be >= the number of processes ({world_size}): each rank trains on its slice of every batch, got {s.batch_size}")
+    if s.correction and mode == "replay" and s.fused:
+        raise ValueError(
+            "fused must be false with correction_mode='replay': replay runs no snapshot pass in the steps at all"
+        )
+    if world_size > 1 and s.fused:
+        raise ValueError(
+            f"fused must be false with {world_size} processes: θ and θ̃ cannot share one vmapped call when BatchNorm is synchronised across ranks"
+        )
+    if world_size > 1 and s.batch_size < world_size:
+        raise ValueError(
+            f"batch_size must be >= the number of processes ({world_size}): each rank trains on its slice of every batch, got {s.batch_size}"
+        )
     if s.correction and (s.first_snapshot == "authors") != (snapshot is not None):
-        raise ValueError("first_snapshot='authors' starts θ̃ from an independently initialised network: pass snapshot=another instance of the model"
-                         if snapshot is None else "snapshot= is the authors' first θ̃ (first_snapshot='authors'); with first_snapshot='clean' θ̃ starts as a copy of the model")
+        raise ValueError(
+            "first_snapshot='authors' starts θ̃ from an independently initialised network: pass snapshot=another instance of the model"
+            if snapshot is None
+            else "snapshot= is the authors' first θ̃ (first_snapshot='authors'); with first_snapshot='clean' θ̃ starts as a copy of the model"
+        )
     if s.normalization == "authors" and mean is None:
-        raise ValueError("normalization='authors' uses the authors' fixed constants: pass mean= and std= (e.g. bs.AUTHORS_NORMALIZATION['cifar10'])")
-    if mean is None and x_train.dtype == torch.uint8: mean, std = channel_stats(x_train)
+        raise ValueError(
+            "normalization='authors' uses the authors' fixed constants: pass mean= and std= (e.g. bs.AUTHORS_NORMALIZATION['cifar10'])"
+        )
+    if mean is None and x_train.dtype == torch.uint8:
+        mean, std = channel_stats(x_train)
     run = RunFolder(run_dir) if run_dir is not None else None
     identity = {**s.identity(), **(config or {}), "data": {k: data_fingerprint(*v) for k, v in splits.items()}}
-    cfg = {**s.to_dict(), **identity, "model": type(model).__name__, "num_classes": num_classes,
-           **{f"n_{k}": len(v[1]) for k, v in splits.items()}, "steps_per_epoch": steps_per_epoch, "mean": mean, "std": std,
-           "total_steps": s.epochs * steps_per_epoch, "device": str(device), "device_name": device_name(device), "versions": _versions(),
-           "world_size": world_size}
-    own = run if rank == 0 else None                                    # only rank 0 writes the run folder; every rank reads it
+    cfg = {
+        **s.to_dict(),
+        **identity,
+        "model": type(model).__name__,
+        "num_classes": num_classes,
+        **{f"n_{k}": len(v[1]) for k, v in splits.items()},
+        "steps_per_epoch": steps_per_epoch,
+        "mean": mean,
+        "std": std,
+        "total_steps": s.epochs * steps_per_epoch,
+        "device": str(device),
+        "device_name": device_name(device),
+        "versions": _versions(),
+        "world_size": world_size,
+    }
+    own = run if rank == 0 else None  # only rank 0 writes the run folder; every rank reads it
 
-    if run is not None: run.check_identity(identity)                     # a run folder belongs to one run
+    if run is not None:
+        run.check_identity(identity)  # a run folder belongs to one run
 
     # ---- build: model, optimizer, schedule, masks, topology updater, correction -----------------------
     torch.manual_seed(s.seed)
@@ -242,169 +367,323 @@ def fit(model: nn.Module,
         torch.backends.cudnn.benchmark = True
     memory_format = torch.channels_last if s.channels_last else torch.preserve_format
     model = model.to(device, memory_format=memory_format)
-    if world_size > 1 and s.sync_bn is not False: sync_batchnorm(model, cuda=device.type == "cuda")            # BatchNorm over the global batch (same parameters)
-    dtype = next(model.parameters()).dtype                             # float32, or float64 for exact comparisons
+    if world_size > 1 and s.sync_bn is not False:
+        sync_batchnorm(model, cuda=device.type == "cuda")  # BatchNorm over the global batch (same parameters)
+    dtype = next(model.parameters()).dtype  # float32, or float64 for exact comparisons
     prepare = lambda x: x.to(dtype=dtype, memory_format=memory_format)  # no-op unless the batch differs
-    sum_dtype = torch.promote_types(dtype, torch.float32)             # the epoch's loss sum: float64 in float64 runs
+    sum_dtype = torch.promote_types(dtype, torch.float32)  # the epoch's loss sum: float64 in float64 runs
     optimizer = torch.optim.SGD(param_groups(model, s.weight_decay), lr=s.lr, momentum=s.momentum, nesterov=s.nesterov)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(s.warmup_steps, s.lr_step, s.lr_gamma))
-    method = UPDATE_METHODS[s.method]                                  # the registry: fit does not know the method
-    masking = Masking(model, 1.0 if method.start_dense else s.density, s.init, seed=s.seed, optimizer=optimizer,
-                      mask_init="exact" if s.mask_init == "clean" else "bernoulli") if method.masked else None
-    updater = make_updater(s.method, masking, s)                       # None: the masks (if any) never change
-    cfg.update(initial_fingerprint=masking.initial_fingerprint if masking else None,   # the dense start (Lottery rewinds to it)
-               parameters=sum(p.numel() for p in model.parameters()))
-    if snapshot is not None: snapshot = snapshot.to(device, dtype=dtype, memory_format=memory_format)
-    if snapshot is not None and world_size > 1 and s.sync_bn is not False: sync_batchnorm(snapshot, cuda=device.type == "cuda")
-    corr = GradientCorrection(model, F.cross_entropy, s.gamma, s.alpha, s.tau, s.pairing, snapshot=snapshot, fused=s.fused,
-                              nonfinite_tau="keep" if s.nonfinite_tau == "clean" else "propagate") if s.correction else None
-    stats_steps = steps_per_epoch if stats_fraction == 1 else min(steps_per_epoch, max(2, round(stats_fraction * steps_per_epoch)))
-    if corr is not None and mode == "replay":                          # one kept gradient per statistics batch: say the budget, refuse if it does not fit
+    method = UPDATE_METHODS[s.method]  # the registry: fit does not know the method
+    masking = (
+        Masking(
+            model,
+            1.0 if method.start_dense else s.density,
+            s.init,
+            seed=s.seed,
+            optimizer=optimizer,
+            mask_init="exact" if s.mask_init == "clean" else "bernoulli",
+        )
+        if method.masked
+        else None
+    )
+    updater = make_updater(s.method, masking, s)  # None: the masks (if any) never change
+    cfg.update(
+        initial_fingerprint=masking.initial_fingerprint if masking else None,  # the dense start (Lottery rewinds to it)
+        parameters=sum(p.numel() for p in model.parameters()),
+    )
+    if snapshot is not None:
+        snapshot = snapshot.to(device, dtype=dtype, memory_format=memory_format)
+    if snapshot is not None and world_size > 1 and s.sync_bn is not False:
+        sync_batchnorm(snapshot, cuda=device.type == "cuda")
+    corr = (
+        GradientCorrection(
+            model,
+            F.cross_entropy,
+            s.gamma,
+            s.alpha,
+            s.tau,
+            s.pairing,
+            snapshot=snapshot,
+            fused=s.fused,
+            nonfinite_tau="keep" if s.nonfinite_tau == "clean" else "propagate",
+        )
+        if s.correction
+        else None
+    )
+    stats_steps = (
+        steps_per_epoch
+        if stats_fraction == 1
+        else min(steps_per_epoch, max(2, round(stats_fraction * steps_per_epoch)))
+    )
+    if (
+        corr is not None and mode == "replay"
+    ):  # one kept gradient per statistics batch: say the budget, refuse if it does not fit
         corr.kept_device, cfg["replay"] = _replay_budget(corr.params, stats_steps, device)
-        if progress: print(f"replay keeps {stats_steps} gradients of {sum(p.numel() for p in corr.params):,} values: {cfg['replay']['gb']:.2f} GB on {cfg['replay']['where']}")
+        if progress:
+            print(
+                f"replay keeps {stats_steps} gradients of {sum(p.numel() for p in corr.params):,} values: {cfg['replay']['gb']:.2f} GB on {cfg['replay']['where']}"
+            )
     step_model = model
-    if world_size > 1:                                                 # gradients averaged over the ranks
-        step_model = _ddp(model, device, sync_buffers=s.sync_bn is False)  # synchronised BatchNorm keeps the buffers equal itself
-    if s.compile: step_model = torch.compile(step_model)
+    if world_size > 1:  # gradients averaged over the ranks
+        step_model = _ddp(
+            model, device, sync_buffers=s.sync_bn is False
+        )  # synchronised BatchNorm keeps the buffers equal itself
+    if s.compile:
+        step_model = torch.compile(step_model)
 
     def make(x, y, **kw):
-        if s.loader == "gpu": return TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device, seed=s.seed, **kw)
-        return dataloader_pipeline(x, y, s.batch_size, mean=mean, std=std, device=device, seed=s.seed, num_workers=s.num_workers, **kw)
+        if s.loader == "gpu":
+            return TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device, seed=s.seed, **kw)
+        return dataloader_pipeline(
+            x, y, s.batch_size, mean=mean, std=std, device=device, seed=s.seed, num_workers=s.num_workers, **kw
+        )
+
     train_loader = make(x_train, y_train, augment=s.augment, shuffle=True, crop=s.crop)
     eval_loaders = {k: make(*v, augment=False, shuffle=False) for k, v in splits.items() if k != "train"}
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if s.amp else contextlib.nullcontext
 
-    input_size = (1,) + tuple(x_train.shape[1:])                        # FLOPs per layer: counted once
+    input_size = (1,) + tuple(x_train.shape[1:])  # FLOPs per layer: counted once
     f_dense = dense_flops(model, input_size)
     f_layers = layer_flops(model, input_size) if masking else {}
     f_other = f_dense - sum(f_layers.values())
-    def forward_flops():                                                # per image, at the current layer densities
+
+    def forward_flops():  # per image, at the current layer densities
         return f_other + sum(d * f_layers[n] for n, d in masking.layer_density().items()) if masking else f_dense
 
-    if own is not None: own.lock()                                     # one writer per run folder (08_runs), or one line
+    if own is not None:
+        own.lock()  # one writer per run folder (08_runs), or one line
     try:
-        if run is not None and run.status() == "complete":              # a finished run is not trained again
-            if progress: print(f"{run.path} is complete; returning its metrics (delete the folder to train again)")
+        if run is not None and run.status() == "complete":  # a finished run is not trained again
+            if progress:
+                print(f"{run.path} is complete; returning its metrics (delete the folder to train again)")
             rows = run.load_checkpoint(map_location="cpu")["rows"]
-            if own is not None: own.write_metrics(rows, METRIC_COLUMNS)   # heals a deleted or damaged metrics.csv
+            if own is not None:
+                own.write_metrics(rows, METRIC_COLUMNS)  # heals a deleted or damaged metrics.csv
             return _metrics(rows, "complete")
         # ---- resume ----------------------------------------------------------------------------------------
         rows, start_epoch, step, seconds_before = [], 0, 0, 0.0
         ck = run.load_checkpoint(map_location=device) if run is not None else None
         if ck is not None:
-            model.load_state_dict(ck["model"]); optimizer.load_state_dict(ck["optimizer"]); scheduler.load_state_dict(ck["scheduler"])
-            if masking: masking.load_state_dict(ck["masking"])
-            if corr: corr.load_state_dict(ck["correction"])
-            if updater: updater.load_state_dict(ck["updater"])
+            model.load_state_dict(ck["model"])
+            optimizer.load_state_dict(ck["optimizer"])
+            scheduler.load_state_dict(ck["scheduler"])
+            if masking:
+                masking.load_state_dict(ck["masking"])
+            if corr:
+                corr.load_state_dict(ck["correction"])
+            if updater:
+                updater.load_state_dict(ck["updater"])
             _set_rng_state(ck["rng"], device)
             rows, start_epoch, step, seconds_before = ck["rows"], ck["epoch"], ck["step"], ck["seconds"]
-            if progress: print(f"resuming {run.path} at epoch {start_epoch}/{s.epochs} (step {step})")
-        if own is not None: own.start(cfg, rows, METRIC_COLUMNS)
+            if progress:
+                print(f"resuming {run.path} at epoch {start_epoch}/{s.epochs} (step {step})")
+        if own is not None:
+            own.start(cfg, rows, METRIC_COLUMNS)
         wb = _start_wandb(cfg, run_dir) if wandb else None
 
-        def save(epoch):                                                  # checkpoint, then exactly its rows in metrics.csv
-            try: own.save({"settings": s.to_dict(), "epoch": epoch, "step": step, "seconds": seconds, "rows": rows,
-                      "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                      "masking": masking.state_dict() if masking else None, "correction": corr.state_dict() if corr else None,
-                      "updater": updater.state_dict() if updater else None, "rng": _rng_state(device)}, METRIC_COLUMNS)
-            except RunWriteError as e: del rows[e.epoch:]; raise           # final.json counts the epochs that were kept
-            except BaseException: rows.pop(); raise
+        def save(epoch):  # checkpoint, then exactly its rows in metrics.csv
+            try:
+                own.save(
+                    {
+                        "settings": s.to_dict(),
+                        "epoch": epoch,
+                        "step": step,
+                        "seconds": seconds,
+                        "rows": rows,
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "masking": masking.state_dict() if masking else None,
+                        "correction": corr.state_dict() if corr else None,
+                        "updater": updater.state_dict() if updater else None,
+                        "rng": _rng_state(device),
+                    },
+                    METRIC_COLUMNS,
+                )
+            except RunWriteError as e:
+                del rows[e.epoch :]
+                raise  # final.json counts the epochs that were kept
+            except BaseException:
+                rows.pop()
+                raise
 
         def finish(status, writer=None, **extra):
             writer = writer or own
             if writer is not None:
                 last = rows[-1] if rows else {}
-                writer.finish(status, epochs_done=len(rows), epochs=s.epochs, step=last.get("step", 0),   # as kept
-                              started_at_epoch=start_epoch,                   # > 0: this session resumed a checkpoint
-                              density=s.density, density_reached=last.get("density"),   # what the masks hold at the end
-                              **{k: last.get(k) for k in ("test_acc", "val_acc", "train_flops", "seconds")}, **extra)
-            if wb is not None: wb.finish(exit_code=0 if status == "complete" else 1)
+                writer.finish(
+                    status,
+                    epochs_done=len(rows),
+                    epochs=s.epochs,
+                    step=last.get("step", 0),  # as kept
+                    started_at_epoch=start_epoch,  # > 0: this session resumed a checkpoint
+                    density=s.density,
+                    density_reached=last.get("density"),  # what the masks hold at the end
+                    **{k: last.get(k) for k in ("test_acc", "val_acc", "train_flops", "seconds")},
+                    **extra,
+                )
+            if wb is not None:
+                wb.finish(exit_code=0 if status == "complete" else 1)
             return _metrics(rows, status)
 
         def check_finite(what, value, epoch):
-            if not math.isfinite(value): raise FloatingPointError(f"{what} became {value} at epoch {epoch + 1}, step {step}")
+            if not math.isfinite(value):
+                raise FloatingPointError(f"{what} became {value} at epoch {epoch + 1}, step {step}")
 
         # ---- train -----------------------------------------------------------------------------------------
         t0, seconds, session_steps = time.perf_counter(), seconds_before, 0
         sigterm = None
-        if world_size > 1 and threading.current_thread() is threading.main_thread():   # torchrun ends the others with SIGTERM
+        if (
+            world_size > 1 and threading.current_thread() is threading.main_thread()
+        ):  # torchrun ends the others with SIGTERM
             sigterm = signal.signal(signal.SIGTERM, _terminated)
         try:
             for epoch in range(start_epoch, s.epochs):
-                if stop_after_steps is not None and session_steps >= stop_after_steps: raise StopTraining
-                if corr is not None:                                           # statistics pass: τ, ū, θ̃ ← θ
-                    train_loader.set_epoch(epoch if mode != "faithful" else 10**6 + epoch)   # the epoch's batches, or a draw of its own
-                    chosen = _stats_batches(steps_per_epoch, stats_steps, s.seed, epoch)       # all, or stats_fraction of them
-                    batches = ((prepare(x), y, w) for i, (x, y, w) in enumerate(shard(train_loader, rank, world_size)) if i in chosen)
-                    with autocast(): corr.refresh(batches, keep=sorted(chosen) if mode == "replay" else None)
+                if stop_after_steps is not None and session_steps >= stop_after_steps:
+                    raise StopTraining
+                if corr is not None:  # statistics pass: τ, ū, θ̃ ← θ
+                    train_loader.set_epoch(
+                        epoch if mode != "faithful" else 10**6 + epoch
+                    )  # the epoch's batches, or a draw of its own
+                    chosen = _stats_batches(
+                        steps_per_epoch, stats_steps, s.seed, epoch
+                    )  # all, or stats_fraction of them
+                    batches = (
+                        (prepare(x), y, w)
+                        for i, (x, y, w) in enumerate(shard(train_loader, rank, world_size))
+                        if i in chosen
+                    )
+                    with autocast():
+                        corr.refresh(batches, keep=sorted(chosen) if mode == "replay" else None)
                 train_loader.set_epoch(epoch)
                 model.train()
-                loss_sum = torch.zeros((), device=device, dtype=sum_dtype); correct = torch.zeros((), device=device, dtype=torch.long); seen = 0
-                f_now, f_seen = forward_flops(), 0.0                           # forward FLOPs at the densities of each step
-                bar = tqdm(shard(train_loader, rank, world_size), total=len(train_loader), desc=f"epoch {epoch + 1}/{s.epochs}",
-                           leave=False, disable=not progress, mininterval=1.0)
-                for i, (x, y, w) in enumerate(bar):                          # w: this rank's share of the batch
-                    if stop_after_steps is not None and session_steps >= stop_after_steps: raise StopTraining
+                loss_sum = torch.zeros((), device=device, dtype=sum_dtype)
+                correct = torch.zeros((), device=device, dtype=torch.long)
+                seen = 0
+                f_now, f_seen = forward_flops(), 0.0  # forward FLOPs at the densities of each step
+                bar = tqdm(
+                    shard(train_loader, rank, world_size),
+                    total=len(train_loader),
+                    desc=f"epoch {epoch + 1}/{s.epochs}",
+                    leave=False,
+                    disable=not progress,
+                    mininterval=1.0,
+                )
+                for i, (x, y, w) in enumerate(bar):  # w: this rank's share of the batch
+                    if stop_after_steps is not None and session_steps >= stop_after_steps:
+                        raise StopTraining
                     x = prepare(x)
-                    with autocast():                                              # ℓ_b(θ); fused: θ̃'s forward too
-                        if corr is not None: out, loss = corr.forward(x, y, step_model)
-                        else: out = step_model(x); loss = F.cross_entropy(out, y)
+                    with autocast():  # ℓ_b(θ); fused: θ̃'s forward too
+                        if corr is not None:
+                            out, loss = corr.forward(x, y, step_model)
+                        else:
+                            out = step_model(x)
+                            loss = F.cross_entropy(out, y)
                     optimizer.zero_grad(set_to_none=True)
-                    weigh(loss, w).backward()                                     # g = ∇ℓ_b(θ) (N ranks: DDP averages shares)
-                    f_seen += f_now * len(y)                                      # this step ran at the densities before any update
+                    weigh(loss, w).backward()  # g = ∇ℓ_b(θ) (N ranks: DDP averages shares)
+                    f_seen += f_now * len(y)  # this step ran at the densities before any update
                     if updater is not None and updater.is_update_step(step):
-                        updater.update(step)                                      # drop & grow; no optimizer step
-                        f_now = forward_flops()                                   # pruning and SNFS change the counts
+                        updater.update(step)  # drop & grow; no optimizer step
+                        f_now = forward_flops()  # pruning and SNFS change the counts
                     else:
                         if corr is not None:
-                            with autocast(): corr.correct(x, y, loss, index=i, weight=w)   # g ← g + γτ(ū − ∇ℓ_b(θ̃))
+                            with autocast():
+                                corr.correct(x, y, loss, index=i, weight=w)  # g ← g + γτ(ū − ∇ℓ_b(θ̃))
                         optimizer.step()
-                        if masking is not None: masking.apply()                   # masked weights and momentum = 0
+                        if masking is not None:
+                            masking.apply()  # masked weights and momentum = 0
                     scheduler.step()
-                    step += 1; session_steps += 1
-                    if on_step is not None: on_step(dict(step=step, model=model, optimizer=optimizer, masking=masking, correction=corr, loss=loss))
-                    if len(y): loss_sum += loss.detach().to(sum_dtype) * len(y)   # an empty slice has a NaN mean loss
-                    correct += (out.argmax(1) == y).sum(); seen += len(y)
-                    if (i + 1) % log_every == 0 and seen:                          # the only syncs inside an epoch
+                    step += 1
+                    session_steps += 1
+                    if on_step is not None:
+                        on_step(
+                            dict(
+                                step=step, model=model, optimizer=optimizer, masking=masking, correction=corr, loss=loss
+                            )
+                        )
+                    if len(y):
+                        loss_sum += loss.detach().to(sum_dtype) * len(y)  # an empty slice has a NaN mean loss
+                    correct += (out.argmax(1) == y).sum()
+                    seen += len(y)
+                    if (i + 1) % log_every == 0 and seen:  # the only syncs inside an epoch
                         check_finite("training loss", loss_sum.item() / seen, epoch)
                         bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", tau=f"{corr.tau:.3f}" if corr else "-")
-                if world_size > 1:                                                 # the whole batch's numbers, on every rank
-                    totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen), dtype=torch.float64, device=device),
-                                          torch.tensor(f_seen, dtype=torch.float64, device=device)])
+                if world_size > 1:  # the whole batch's numbers, on every rank
+                    totals = torch.stack(
+                        [
+                            loss_sum.double(),
+                            correct.double(),
+                            torch.tensor(float(seen), dtype=torch.float64, device=device),
+                            torch.tensor(f_seen, dtype=torch.float64, device=device),
+                        ]
+                    )
                     dist.all_reduce(totals)
                     loss_sum, correct, seen, f_seen = totals[0], totals[1], int(totals[2].item()), totals[3].item()
                 train_loss, train_acc = loss_sum.item() / seen, correct.item() / seen
                 check_finite("training loss", train_loss, epoch)
                 ev = {k: evaluate(model, l, autocast, prepare) for k, l in eval_loaders.items()}
-                for k, (loss_k, _) in ev.items(): check_finite(f"{k} loss", loss_k, epoch)
+                for k, (loss_k, _) in ev.items():
+                    check_finite(f"{k} loss", loss_k, epoch)
                 seconds = seconds_before + time.perf_counter() - t0
-                row = {"epoch": epoch + 1, "step": step, "lr": optimizer.param_groups[0]["lr"], "train_loss": train_loss, "train_acc": train_acc,
-                       "val_loss": ev.get("val", (math.nan,) * 2)[0], "val_acc": ev.get("val", (math.nan,) * 2)[1],
-                       "test_loss": ev.get("test", (math.nan,) * 2)[0], "test_acc": ev.get("test", (math.nan,) * 2)[1],
-                       "tau": corr.tau if corr else math.nan, "tau_curr": corr.tau_curr if corr else math.nan,
-                       "density": masking.density if masking else 1.0,
-                       "train_flops": (rows[-1]["train_flops"] if rows else 0.0) + epoch_train_flops(method.cost, f_seen / seen, f_dense, seen, s.interval, s.correction,
-                                                                                                         steps_per_epoch, stats_steps, stats_steps if mode == "replay" else 0),
-                       "seconds": seconds}
+                row = {
+                    "epoch": epoch + 1,
+                    "step": step,
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "train_loss": train_loss,
+                    "train_acc": train_acc,
+                    "val_loss": ev.get("val", (math.nan,) * 2)[0],
+                    "val_acc": ev.get("val", (math.nan,) * 2)[1],
+                    "test_loss": ev.get("test", (math.nan,) * 2)[0],
+                    "test_acc": ev.get("test", (math.nan,) * 2)[1],
+                    "tau": corr.tau if corr else math.nan,
+                    "tau_curr": corr.tau_curr if corr else math.nan,
+                    "density": masking.density if masking else 1.0,
+                    "train_flops": (rows[-1]["train_flops"] if rows else 0.0)
+                    + epoch_train_flops(
+                        method.cost,
+                        f_seen / seen,
+                        f_dense,
+                        seen,
+                        s.interval,
+                        s.correction,
+                        steps_per_epoch,
+                        stats_steps,
+                        stats_steps if mode == "replay" else 0,
+                    ),
+                    "seconds": seconds,
+                }
                 rows.append(row)
-                if own is not None: save(epoch + 1)
-                if wb is not None: wb.log(row, step=step)
+                if own is not None:
+                    save(epoch + 1)
+                if wb is not None:
+                    wb.log(row, step=step)
                 if progress:
                     evals = "".join(f"  {k} {ev[k][1]:.4f}" for k in ev)
                     taus = f"  τ {corr.tau:.4f}  τ_curr {corr.tau_curr:.4f}" if corr else ""
-                    tqdm.write(f"epoch {epoch + 1:>3}/{s.epochs}  loss {train_loss:.4f}  acc {train_acc:.4f}{evals}{taus}  {seconds:.1f}s")
+                    tqdm.write(
+                        f"epoch {epoch + 1:>3}/{s.epochs}  loss {train_loss:.4f}  acc {train_acc:.4f}{evals}{taus}  {seconds:.1f}s"
+                    )
         except StopTraining:
             return finish("stopped", message=f"stopped after {session_steps} steps this session; run again to resume")
-        except KeyboardInterrupt:                                          # Ctrl-C: stopped, like any session end
+        except KeyboardInterrupt:  # Ctrl-C: stopped, like any session end
             finish("stopped", message=f"interrupted (Ctrl-C) at step {step}; run again to resume from the last epoch")
             raise
         except BaseException as e:
-            here = world_size > 1 and not isinstance(e, Terminated)        # this rank failed: it records it, even if rank 0 is killed first
-            finish("failed", writer=run if here else None, error=f"{type(e).__name__}: {e}" + (f" (rank {rank})" if here else ""),
-                   message=run.last_good() if run is not None else "no run_dir: nothing saved")
+            here = world_size > 1 and not isinstance(
+                e, Terminated
+            )  # this rank failed: it records it, even if rank 0 is killed first
+            finish(
+                "failed",
+                writer=run if here else None,
+                error=f"{type(e).__name__}: {e}" + (f" (rank {rank})" if here else ""),
+                message=run.last_good() if run is not None else "no run_dir: nothing saved",
+            )
             raise
         finally:
-            if sigterm is not None: signal.signal(signal.SIGTERM, sigterm)
+            if sigterm is not None:
+                signal.signal(signal.SIGTERM, sigterm)
         return finish("complete")
     finally:
-        if own is not None: own.unlock()
+        if own is not None:
+            own.unlock()

@@ -19,96 +19,144 @@ __all__ = ['ALPHA_RANGE', 'ALPHA_STEP', 'INTERVALS', 'DEFAULT_SEEDS', 'LR_GRID',
            'study_trials', 'load_tuning', 'best_trials']
 
 # %% ../nbs/16_tune.ipynb #243ce99e
-ALPHA_RANGE = (0.1, 0.6)                     # α: the initial drop fraction (RunSettings.prune_rate), a float
-ALPHA_STEP = 1e-4                            # α is suggested on this grid, so that a folder name (a{α:.4f}) is the exact value
-INTERVALS = tuple(range(50, 1000, 50))       # ΔT: steps between mask updates (RunSettings.interval): 50, 100, …, 950
-DEFAULT_SEEDS = (0, 1, 2)                    # one trial = one run per seed; the objective is their mean best validation accuracy
-LR_GRID = (0.1, 0.05, 0.01, 0.005)           # `make cifar10_lr_grid`: every lr ...
-LR_GRID_PAIRS = ((0.3, 100), (0.4, 200), (0.4, 500), (0.5, 750))   # ... × these (α, ΔT) ...
-LR_GRID_INITS = ("erk", "uniform")           # ... × ERK and Random (uniform) layer densities
+ALPHA_RANGE = (0.1, 0.6)  # α: the initial drop fraction (RunSettings.prune_rate), a float
+ALPHA_STEP = 1e-4  # α is suggested on this grid, so that a folder name (a{α:.4f}) is the exact value
+INTERVALS = tuple(range(50, 1000, 50))  # ΔT: steps between mask updates (RunSettings.interval): 50, 100, …, 950
+DEFAULT_SEEDS = (0, 1, 2)  # one trial = one run per seed; the objective is their mean best validation accuracy
+LR_GRID = (0.1, 0.05, 0.01, 0.005)  # `make cifar10_lr_grid`: every lr ...
+LR_GRID_PAIRS = ((0.3, 100), (0.4, 200), (0.4, 500), (0.5, 750))  # ... × these (α, ΔT) ...
+LR_GRID_INITS = ("erk", "uniform")  # ... × ERK and Random (uniform) layer densities
 PRUNERS = ("none", "median")
-SEARCHED = {"prune_rate": "α, searched in [0.1, 0.6]", "interval": "ΔT, searched in range(50, 1000, 50)",
-            "seed": "given as seeds=0,1,2 (one run per seed)", "run_dir": "each run's folder follows from the trial (trial_run_dir)"}
-TUNE_DEFAULTS = dict(runs_dir="runs", seeds="0,1,2", n_trials=50, storage=None, sampler_seed=None, pruner="none", heartbeat=60, progress=True)
+SEARCHED = {
+    "prune_rate": "α, searched in [0.1, 0.6]",
+    "interval": "ΔT, searched in range(50, 1000, 50)",
+    "seed": "given as seeds=0,1,2 (one run per seed)",
+    "run_dir": "each run's folder follows from the trial (trial_run_dir)",
+}
+TUNE_DEFAULTS = dict(
+    runs_dir="runs",
+    seeds="0,1,2",
+    n_trials=50,
+    storage=None,
+    sampler_seed=None,
+    pruner="none",
+    heartbeat=60,
+    progress=True,
+)
 
 # %% ../nbs/16_tune.ipynb #74b80cc9
-def _one_line(name, value, accepts): return ValueError(f"{name} must be {accepts}, got {value!r}")
+def _one_line(name, value, accepts):
+    return ValueError(f"{name} must be {accepts}, got {value!r}")
+
 
 def parse_seeds(value, name: str = "seeds") -> tuple[int, ...]:
     "Seeds as a tuple of distinct whole numbers >= 0: '0,1,2', 0, [0, 1] all work."
     items = value.split(",") if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else [value]
     try:
         out = [int(str(v).strip()) for v in items if not isinstance(v, bool)]
-        if len(out) != len(items) or not out or min(out) < 0 or len(set(out)) != len(out): raise ValueError
-        if any(isinstance(v, float) and not float(v).is_integer() for v in items): raise ValueError
-    except (TypeError, ValueError): raise _one_line(name, value, "distinct whole numbers >= 0 separated by commas, e.g. 0,1,2") from None
+        if len(out) != len(items) or not out or min(out) < 0 or len(set(out)) != len(out):
+            raise ValueError
+        if any(isinstance(v, float) and not float(v).is_integer() for v in items):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise _one_line(name, value, "distinct whole numbers >= 0 separated by commas, e.g. 0,1,2") from None
     return tuple(out)
 
+
 def _whole(name, value, lo, accepts=None, none_ok=False):
-    if none_ok and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", ""))): return None
+    if none_ok and (value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", ""))):
+        return None
     try:
-        if isinstance(value, bool): raise ValueError
+        if isinstance(value, bool):
+            raise ValueError
         v = float(value.strip()) if isinstance(value, str) else float(value)
-        if not v.is_integer() or v < lo: raise ValueError
+        if not v.is_integer() or v < lo:
+            raise ValueError
         return int(v)
-    except (TypeError, ValueError): raise _one_line(name, value, accepts or f"a whole number >= {lo}") from None
+    except (TypeError, ValueError):
+        raise _one_line(name, value, accepts or f"a whole number >= {lo}") from None
+
 
 _URL = re.compile(r"^[a-z][a-z0-9+]*://", re.I)
+
 
 def check_tune_names(names):
     "One line naming every parameter that is neither a tuning option, a driver option nor a `RunSettings` field (with the nearest real name)."
     known = set(TUNE_DEFAULTS) | set(DRIVER_DEFAULTS) | set(RunSettings.names())
     fixed = [n for n in names if n in SEARCHED]
-    if fixed: raise ValueError(f"{fixed[0]} cannot be given to a search: {SEARCHED[fixed[0]]}")
+    if fixed:
+        raise ValueError(f"{fixed[0]} cannot be given to a search: {SEARCHED[fixed[0]]}")
     unknown = [n for n in names if n not in known]
     if unknown:
-        hints = [f"{n!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(n, sorted(known), 1)) else "") for n in unknown]
-        raise ValueError(f"unknown parameter(s) {', '.join(hints)}; the search's own are {', '.join(TUNE_DEFAULTS)}, "
-                         f"and {', '.join(k for k in DRIVER_DEFAULTS if k != 'run_dir')} and every RunSettings field (bs.settings_table()) are accepted")
+        hints = [
+            f"{n!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(n, sorted(known), 1)) else "")
+            for n in unknown
+        ]
+        raise ValueError(
+            f"unknown parameter(s) {', '.join(hints)}; the search's own are {', '.join(TUNE_DEFAULTS)}, "
+            f"and {', '.join(k for k in DRIVER_DEFAULTS if k != 'run_dir')} and every RunSettings field (bs.settings_table()) are accepted"
+        )
+
 
 def tune_parameters(params: dict) -> tuple[RunSettings, dict]:
     "A search's parameters as (the checked `RunSettings` every trial starts from, the checked driver and search options)."
     check_tune_names(list(params))
-    params = {"recipe": "authors", **params}                           # as nbs/train.ipynb and the Makefile
+    params = {"recipe": "authors", **params}  # as nbs/train.ipynb and the Makefile
     t = {**TUNE_DEFAULTS, **{k: v for k, v in params.items() if k in TUNE_DEFAULTS and v is not None}}
-    if "storage" in params: t["storage"] = params["storage"]
+    if "storage" in params:
+        t["storage"] = params["storage"]
     base, o = train_parameters({k: v for k, v in params.items() if k not in TUNE_DEFAULTS})
     o.pop("run_dir")
-    if not isinstance(t["runs_dir"], (str, os.PathLike)) or not str(t["runs_dir"]).strip(): raise _one_line("runs_dir", t["runs_dir"], "a folder path")
+    if not isinstance(t["runs_dir"], (str, os.PathLike)) or not str(t["runs_dir"]).strip():
+        raise _one_line("runs_dir", t["runs_dir"], "a folder path")
     t["seeds"] = parse_seeds(t["seeds"])
     t["n_trials"] = _whole("n_trials", t["n_trials"], 1)
-    t["sampler_seed"] = _whole("sampler_seed", t["sampler_seed"], 0, "a whole number >= 0, or None (each worker draws its own)", none_ok=True)
+    t["sampler_seed"] = _whole(
+        "sampler_seed", t["sampler_seed"], 0, "a whole number >= 0, or None (each worker draws its own)", none_ok=True
+    )
     p = t["pruner"]
-    if not isinstance(p, str) or p.strip().lower() not in PRUNERS: raise _one_line("pruner", p, " or ".join(PRUNERS))
+    if not isinstance(p, str) or p.strip().lower() not in PRUNERS:
+        raise _one_line("pruner", p, " or ".join(PRUNERS))
     t["pruner"] = p.strip().lower()
     try:
         h = float(t["heartbeat"]) if not isinstance(t["heartbeat"], bool) else math.nan
-        if not (math.isfinite(h) and h > 0): raise ValueError
-    except (TypeError, ValueError): raise _one_line("heartbeat", t["heartbeat"], "a number of seconds > 0") from None
+        if not (math.isfinite(h) and h > 0):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise _one_line("heartbeat", t["heartbeat"], "a number of seconds > 0") from None
     t["heartbeat"] = h
     t["progress"] = parse_bool(t["progress"], "progress")
     st = t["storage"]
     if st is None or (isinstance(st, str) and st.strip().lower() in ("none", "null", "")):
         st = f"sqlite:///{Path(t['runs_dir']) / o['dataset'] / 'tune' / 'tune.db'}"
     elif not isinstance(st, str) or not _URL.match(st.strip()):
-        raise _one_line("storage", st, "None (an SQLite file beside the runs) or a database URL such as sqlite:///tune.db or postgresql://user:pass@host/db")
+        raise _one_line(
+            "storage",
+            st,
+            "None (an SQLite file beside the runs) or a database URL such as sqlite:///tune.db or postgresql://user:pass@host/db",
+        )
     t["storage"] = st.strip()
     return base, {**o, **t}
 
 # %% ../nbs/16_tune.ipynb #085b9f32
 def _variant(dataset: str, s: RunSettings, multiplier: int = 1) -> tuple[str, str]:
     "({method}-{init}-{agc|base}[…], density{d}) as in the run's ordinary folder name (`default_run_dir`)."
-    parts = Path(default_run_dir(dataset, s, multiplier)).parts          # runs, dataset, variant, density, seed
+    parts = Path(default_run_dir(dataset, s, multiplier)).parts  # runs, dataset, variant, density, seed
     return parts[2], parts[3]
+
 
 def study_name(dataset: str, s: RunSettings, multiplier: int = 1) -> str:
     "One study per dataset × method × init × with/without the correction × density (× recipe, × multiplier): e.g. cifar10/rigl-erk-agc/density0.2."
     return "/".join((dataset, *_variant(dataset, s, multiplier)))
 
+
 def trial_run_dir(runs_dir, dataset: str, s: RunSettings, multiplier: int = 1) -> str:
     "The ordinary run folder of one run of a trial: {runs_dir}/{dataset}/tune/{variant}/density{d}/a{α:.4f}-dt{ΔT}/seed{s}."
     variant, density = _variant(dataset, s, multiplier)
-    return str(Path(runs_dir) / dataset / "tune" / variant / density / f"a{s.prune_rate:.4f}-dt{s.interval}" / f"seed{s.seed}")
+    return str(
+        Path(runs_dir) / dataset / "tune" / variant / density / f"a{s.prune_rate:.4f}-dt{s.interval}" / f"seed{s.seed}"
+    )
+
 
 def best_val_acc(run_dir) -> float:
     "The best validation accuracy (a fraction) in a run folder's metrics.csv."
@@ -117,164 +165,259 @@ def best_val_acc(run_dir) -> float:
 # %% ../nbs/16_tune.ipynb #47090903
 def train_tuning_run(s: RunSettings, opts: dict, run_dir) -> pd.DataFrame:
     "Train (or resume, or just read back when complete) one run of a trial, on train and validation only: the test split is dropped on loading."
-    metrics = train_run(s, opts, run_dir=run_dir, progress=opts.get("progress", True), test=False)   # a trial cannot see a test image
+    metrics = train_run(
+        s, opts, run_dir=run_dir, progress=opts.get("progress", True), test=False
+    )  # a trial cannot see a test image
     seen = read_json(Path(run_dir) / "config.json").get("data", {})
-    if "test" in seen: raise RuntimeError(f"{run_dir} was trained with a test split: a tuning run must not see one")
+    if "test" in seen:
+        raise RuntimeError(f"{run_dir} was trained with a test split: a tuning run must not see one")
     return metrics
 
-class RunFailed(RuntimeError): "A run of a trial ended as failed (e.g. a non-finite loss): the trial fails, the search goes on."
-class _Surplus(RuntimeError): "The study already has its n_trials (another worker got there first)."
-class _Duplicate(RuntimeError): "Another worker is running a trial with the same (α, ΔT), i.e. the same run folders."
+
+class RunFailed(RuntimeError):
+    "A run of a trial ended as failed (e.g. a non-finite loss): the trial fails, the search goes on."
+
+
+class _Surplus(RuntimeError):
+    "The study already has its n_trials (another worker got there first)."
+
+
+class _Duplicate(RuntimeError):
+    "Another worker is running a trial with the same (α, ΔT), i.e. the same run folders."
+
 
 _COUNTED = ("COMPLETE", "PRUNED", "RUNNING")
 
+
 def _states(*names):
     from optuna.trial import TrialState
+
     return tuple(getattr(TrialState, n) for n in names)
+
 
 def make_objective(study, base: RunSettings, opts: dict):
     "The objective of one trial: suggest α and ΔT, train one run per seed, return the mean of their best validation accuracies."
     import optuna
+
     def objective(trial) -> float:
         earlier = [t for t in study.get_trials(deepcopy=False, states=_states(*_COUNTED)) if t.number < trial.number]
-        if len(earlier) >= opts["n_trials"]: trial.set_user_attr("surplus", True); raise _Surplus
+        if len(earlier) >= opts["n_trials"]:
+            trial.set_user_attr("surplus", True)
+            raise _Surplus
         alpha = round(trial.suggest_float("prune_rate", *ALPHA_RANGE, step=ALPHA_STEP), 4)
         dt = trial.suggest_int("interval", INTERVALS[0], INTERVALS[-1], step=INTERVALS[1] - INTERVALS[0])
         pid = os.getpid()
-        trial.set_user_attr("host", socket.gethostname()); trial.set_user_attr("pid", pid); trial.set_user_attr("proc_start", proc_start(pid))
-        same = [t.number for t in study.get_trials(deepcopy=False, states=_states("RUNNING"))
-                if t.number != trial.number and t.params.get("prune_rate") == trial.params["prune_rate"] and t.params.get("interval") == dt]
-        if same: trial.set_user_attr("duplicate_of", same[0]); raise _Duplicate(f"trial {same[0]} runs the same (α, ΔT)")
+        trial.set_user_attr("host", socket.gethostname())
+        trial.set_user_attr("pid", pid)
+        trial.set_user_attr("proc_start", proc_start(pid))
+        same = [
+            t.number
+            for t in study.get_trials(deepcopy=False, states=_states("RUNNING"))
+            if t.number != trial.number
+            and t.params.get("prune_rate") == trial.params["prune_rate"]
+            and t.params.get("interval") == dt
+        ]
+        if same:
+            trial.set_user_attr("duplicate_of", same[0])
+            raise _Duplicate(f"trial {same[0]} runs the same (α, ΔT)")
         accs, dirs = [], []
         for i, seed in enumerate(opts["seeds"]):
             s = base.replace(prune_rate=alpha, interval=dt, seed=seed)
             run_dir = trial_run_dir(opts["runs_dir"], opts["dataset"], s, opts["multiplier"])
-            dirs.append(run_dir); trial.set_user_attr("run_dirs", dirs)
-            try: train_tuning_run(s, opts, run_dir)
+            dirs.append(run_dir)
+            trial.set_user_attr("run_dirs", dirs)
+            try:
+                train_tuning_run(s, opts, run_dir)
             except Exception as e:
                 final = Path(run_dir) / "final.json"
-                if final.exists() and read_json(final).get("status") == "failed": raise RunFailed(f"{run_dir} failed: {e}") from e
+                if final.exists() and read_json(final).get("status") == "failed":
+                    raise RunFailed(f"{run_dir} failed: {e}") from e
                 raise
-            accs.append(best_val_acc(run_dir)); trial.set_user_attr("seed_val_acc", accs)
-            trial.report(accs[-1], step=i)                               # seed i's best validation accuracy
-            if i + 1 < len(opts["seeds"]) and trial.should_prune(): raise optuna.TrialPruned(f"seed {seed}: best val acc {accs[-1]:.4f}")
+            accs.append(best_val_acc(run_dir))
+            trial.set_user_attr("seed_val_acc", accs)
+            trial.report(accs[-1], step=i)  # seed i's best validation accuracy
+            if i + 1 < len(opts["seeds"]) and trial.should_prune():
+                raise optuna.TrialPruned(f"seed {seed}: best val acc {accs[-1]:.4f}")
         return float(sum(accs) / len(accs))
+
     return objective
 
 # %% ../nbs/16_tune.ipynb #e8ed9216
 def _identity(base: RunSettings, opts: dict) -> dict:
     "What makes two workers' searches the same study: every setting and the options that change a trial's runs or value."
     d = {**base.to_dict(), **{k: opts[k] for k in ("dataset", "model", "multiplier", "seeds", "runs_dir", "pruner")}}
-    d.pop("prune_rate"); d.pop("interval"); d.pop("seed")
+    d.pop("prune_rate")
+    d.pop("interval")
+    d.pop("seed")
     return json.loads(json.dumps(d, default=str))
+
 
 def open_storage(url: str, heartbeat: float = 60):
     "Optuna's RDB storage with heartbeats (a killed worker's trial is failed and retried) and patient SQLite locking."
-    import optuna
     import warnings
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     from optuna.exceptions import ExperimentalWarning
-    if url.startswith("sqlite:///"): Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     kw = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    for attempt in range(5):                                             # two workers creating one new SQLite file may collide once
+    for attempt in range(5):  # two workers creating one new SQLite file may collide once
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExperimentalWarning)
-                return RDBStorage(url, engine_kwargs=kw, heartbeat_interval=max(1, int(round(heartbeat))), grace_period=max(2, int(round(2 * heartbeat))),
-                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3))
+                return RDBStorage(
+                    url,
+                    engine_kwargs=kw,
+                    heartbeat_interval=max(1, int(round(heartbeat))),
+                    grace_period=max(2, int(round(2 * heartbeat))),
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+                )
         except Exception:
-            if attempt == 4: raise
+            if attempt == 4:
+                raise
             time.sleep(0.5 + attempt)
+
 
 def open_study(base: RunSettings, opts: dict, storage=None):
     "The search's study (created, or loaded to resume or to join other workers); refuses a study created with other settings."
     import optuna
     from optuna.samplers import TPESampler
+
     storage = storage or open_storage(opts["storage"], opts["heartbeat"])
-    seed = opts["sampler_seed"] if opts["sampler_seed"] is not None else hash((socket.gethostname(), os.getpid(), time.time())) % 2**31
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0) if opts["pruner"] == "median" else optuna.pruners.NopPruner()
+    seed = (
+        opts["sampler_seed"]
+        if opts["sampler_seed"] is not None
+        else hash((socket.gethostname(), os.getpid(), time.time())) % 2**31
+    )
+    pruner = (
+        optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+        if opts["pruner"] == "median"
+        else optuna.pruners.NopPruner()
+    )
     name = study_name(opts["dataset"], base, opts["multiplier"])
     for attempt in range(5):
         try:
-            study = optuna.create_study(study_name=name, storage=storage, load_if_exists=True, direction="maximize",
-                                        sampler=TPESampler(seed=seed), pruner=pruner)
+            study = optuna.create_study(
+                study_name=name,
+                storage=storage,
+                load_if_exists=True,
+                direction="maximize",
+                sampler=TPESampler(seed=seed),
+                pruner=pruner,
+            )
             break
         except Exception:
-            if attempt == 4: raise
+            if attempt == 4:
+                raise
             time.sleep(0.5 + attempt)
-    if opts["sampler_seed"] is not None:                                # a resumed worker continues on a fresh stream, not the first one again
+    if opts["sampler_seed"] is not None:  # a resumed worker continues on a fresh stream, not the first one again
         study.sampler = TPESampler(seed=opts["sampler_seed"] + len(study.get_trials(deepcopy=False)))
     want, have = _identity(base, opts), study.user_attrs.get("identity")
-    if have is None: study.set_user_attr("identity", want)
+    if have is None:
+        study.set_user_attr("identity", want)
     elif have != want:
-        diff = ", ".join(f"{k}: {have.get(k)!r} in the study, {want.get(k)!r} now" for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k))
-        raise ValueError(f"study {name} in {opts['storage']} was made with other settings ({diff}): give those, or another storage")
+        diff = ", ".join(
+            f"{k}: {have.get(k)!r} in the study, {want.get(k)!r} now"
+            for k in sorted(set(have) | set(want))
+            if have.get(k) != want.get(k)
+        )
+        raise ValueError(
+            f"study {name} in {opts['storage']} was made with other settings ({diff}): give those, or another storage"
+        )
     return study
+
 
 def fail_dead_trials(study, storage) -> list[int]:
     "Fail (and queue again, same α and ΔT) every RUNNING trial whose worker ran on this host and is gone; returns their numbers. Other hosts' are left to the heartbeat."
     from optuna.exceptions import UpdateFinishedTrialError
+
     host, failed = socket.gethostname(), []
     for t in study.get_trials(deepcopy=False, states=_states("RUNNING")):
         a = t.user_attrs
-        if a.get("host") != host or not a.get("pid") or pid_alive(a["pid"], a.get("proc_start")): continue
-        try: storage.set_trial_state_values(t._trial_id, state=_states("FAIL")[0])
-        except UpdateFinishedTrialError: continue                        # another worker got there first
+        if a.get("host") != host or not a.get("pid") or pid_alive(a["pid"], a.get("proc_start")):
+            continue
+        try:
+            storage.set_trial_state_values(t._trial_id, state=_states("FAIL")[0])
+        except UpdateFinishedTrialError:
+            continue  # another worker got there first
         storage.get_heartbeat_stale_trial_callback()(study, storage.get_trial(t._trial_id))
         failed.append(t.number)
     return failed
+
 
 def counted_trials(study) -> int:
     "Trials that count towards n_trials: complete, pruned, or running."
     return len(study.get_trials(deepcopy=False, states=_states(*_COUNTED)))
 
+
 def run_search(base: RunSettings, opts: dict):
     "Run trials until the study holds `n_trials` complete, pruned or running ones; returns the study. Safe to run as many workers at once."
     import optuna
+
     storage = open_storage(opts["storage"], opts["heartbeat"])
     study = open_study(base, opts, storage)
     objective = make_objective(study, base, opts)
-    if not opts["progress"]: optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if not opts["progress"]:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
     while True:
         retried = fail_dead_trials(study, storage)
-        if retried and opts["progress"]: print(f"trial(s) {retried} had lost their worker: queued again with the same (α, ΔT)")
-        if counted_trials(study) >= opts["n_trials"]: break
-        try: study.optimize(objective, n_trials=1, catch=(RunFailed, _Duplicate), gc_after_trial=False)
-        except _Surplus: break
+        if retried and opts["progress"]:
+            print(f"trial(s) {retried} had lost their worker: queued again with the same (α, ΔT)")
+        if counted_trials(study) >= opts["n_trials"]:
+            break
+        try:
+            study.optimize(objective, n_trials=1, catch=(RunFailed, _Duplicate), gc_after_trial=False)
+        except _Surplus:
+            break
     return study
+
 
 def tune(**params):
     "Run (or resume, or join) the (α, ΔT) search of `params` (those of nbs/tune.ipynb); returns the Optuna study."
     base, opts = tune_parameters(params)
     return run_search(base, opts)
 
+
 def main(argv=None):
     "`python -m balance_sparse.tune name=value …`: one worker; exit 1 with one line on a bad parameter."
     from balance_sparse.launch import parse_args
+
     argv = sys.argv[1:] if argv is None else argv
-    try: base, opts = tune_parameters(parse_args(argv))
-    except (ValueError, NameError) as e: sys.exit(f"error: {e}")
+    try:
+        base, opts = tune_parameters(parse_args(argv))
+    except (ValueError, NameError) as e:
+        sys.exit(f"error: {e}")
     study = run_search(base, opts)
     done = study.get_trials(deepcopy=False, states=_states("COMPLETE"))
-    if done: print(f"{study.study_name}: {len(done)} complete trial(s); best mean val acc {study.best_value:.4f} at {study.best_params}")
+    if done:
+        print(
+            f"{study.study_name}: {len(done)} complete trial(s); best mean val acc {study.best_value:.4f} at {study.best_params}"
+        )
 
 
 def check_cli(args: list[str]):
     "The Makefile's check before a search starts: `name=value` pairs (`density` may list several, comma-separated); exit 1 with one line per bad value."
     from balance_sparse.launch import parse_args
-    try: p = parse_args(args)
-    except ValueError as e: sys.exit(f"error: {e}")
+
+    try:
+        p = parse_args(args)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
     errors = []
     for d in str(p.pop("density", "0.2")).split(","):
-        try: tune_parameters({**p, "density": d})
+        try:
+            tune_parameters({**p, "density": d})
         except (ValueError, NameError) as e:
-            if str(e) not in errors: errors.append(str(e))
-    if errors: sys.exit("\n".join(errors))
+            if str(e) not in errors:
+                errors.append(str(e))
+    if errors:
+        sys.exit("\n".join(errors))
 
 # %% ../nbs/16_tune.ipynb #e84dbf39
 def study_trials(storage) -> pd.DataFrame:
     "Every trial of every study in `storage` (a URL, or a tune.db path): study, dataset, variant, correction, density, state, α, ΔT, value, per-seed values, run folders."
     import optuna
+
     url = storage if _URL.match(str(storage)) else f"sqlite:///{storage}"
     rows = []
     for summary in optuna.get_all_study_summaries(url, include_best_trial=False):
@@ -282,26 +425,61 @@ def study_trials(storage) -> pd.DataFrame:
         ident = study.user_attrs.get("identity", {})
         for t in study.get_trials(deepcopy=False):
             accs = t.user_attrs.get("seed_val_acc", [])
-            rows.append({"study": study.study_name, "dataset": ident.get("dataset"), "method": ident.get("method"), "init": ident.get("init"),
-                         "correction": ident.get("correction"), "density": ident.get("density"), "lr": ident.get("lr"),
-                         "trial": t.number, "state": t.state.name, "prune_rate": t.params.get("prune_rate"), "interval": t.params.get("interval"),
-                         "value": t.value, "n_seeds": len(accs), "sd": float(pd.Series(accs).std()) if len(accs) > 1 else math.nan,
-                         "seed_val_acc": accs, "run_dirs": t.user_attrs.get("run_dirs", [])})
+            rows.append(
+                {
+                    "study": study.study_name,
+                    "dataset": ident.get("dataset"),
+                    "method": ident.get("method"),
+                    "init": ident.get("init"),
+                    "correction": ident.get("correction"),
+                    "density": ident.get("density"),
+                    "lr": ident.get("lr"),
+                    "trial": t.number,
+                    "state": t.state.name,
+                    "prune_rate": t.params.get("prune_rate"),
+                    "interval": t.params.get("interval"),
+                    "value": t.value,
+                    "n_seeds": len(accs),
+                    "sd": float(pd.Series(accs).std()) if len(accs) > 1 else math.nan,
+                    "seed_val_acc": accs,
+                    "run_dirs": t.user_attrs.get("run_dirs", []),
+                }
+            )
     return pd.DataFrame(rows)
+
 
 def load_tuning(runs_dir="runs") -> pd.DataFrame:
     "`study_trials` of every runs_dir/*/tune/tune.db (the default storages), concatenated; empty when there is none."
     frames = [study_trials(p) for p in sorted(Path(runs_dir).glob("*/tune/tune.db"))]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
+
 def best_trials(trials: pd.DataFrame) -> pd.DataFrame:
     "The best complete trial per study: α, ΔT, lr and the mean ± sd (over seeds) of the best validation accuracy, in %."
     done = trials[trials.state == "COMPLETE"]
-    if done.empty: return pd.DataFrame()
+    if done.empty:
+        return pd.DataFrame()
     best = done.loc[done.groupby("study").value.idxmax()]
-    return pd.DataFrame({"dataset": best.dataset, "init": best.init, "correction": best.correction, "density": best.density,
-                         "alpha": best.prune_rate, "delta_t": best.interval, "lr": best.lr, "val_acc_%": 100 * best.value,
-                         "sd_%": 100 * best.sd, "n_seeds": best.n_seeds, "trials": done.groupby("study").size().loc[best.study].values}
-                        ).sort_values(["dataset", "init", "density", "correction"]).reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "dataset": best.dataset,
+                "init": best.init,
+                "correction": best.correction,
+                "density": best.density,
+                "alpha": best.prune_rate,
+                "delta_t": best.interval,
+                "lr": best.lr,
+                "val_acc_%": 100 * best.value,
+                "sd_%": 100 * best.sd,
+                "n_seeds": best.n_seeds,
+                "trials": done.groupby("study").size().loc[best.study].values,
+            }
+        )
+        .sort_values(["dataset", "init", "density", "correction"])
+        .reset_index(drop=True)
+    )
 
-if __name__ == "__main__" and "get_ipython" not in globals(): main()
+
+if __name__ == "__main__" and "get_ipython" not in globals():
+    main()

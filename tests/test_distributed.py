@@ -3,6 +3,7 @@ mask updates and the correction (no augmentation, no dropout, BatchNorm synchron
 purpose: 139 training images in batches of 32 (a last batch of 11) on 2 ranks; 130 (a last batch of 2: one of 3
 ranks gets an empty slice) on 3 ranks, where also every full batch splits 11/11/10; validation 37 and test 29
 images. Tolerance 1e-9 relative: the ranks sum the same numbers in another order, nothing else differs."""
+
 import json, os, subprocess, sys
 from pathlib import Path
 import pandas as pd, pytest, torch
@@ -10,25 +11,56 @@ import pandas as pd, pytest, torch
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("dist_worker.py")
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-SAME = ["epoch", "step", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "tau", "tau_curr",
-        "density", "train_flops"]
-CASES = {2: {"SIZES": "139,37,29"},                                               # lagged τ, an independent statistics draw
-         3: {"SIZES": "130,37,29", "PAIRING": "current", "MODE": "replay"}}      # τ from the steps, kept gradients replayed
+SAME = [
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "test_loss",
+    "test_acc",
+    "tau",
+    "tau_curr",
+    "density",
+    "train_flops",
+]
+CASES = {
+    2: {"SIZES": "139,37,29"},  # lagged τ, an independent statistics draw
+    3: {"SIZES": "130,37,29", "PAIRING": "current", "MODE": "replay"},
+}  # τ from the steps, kept gradients replayed
 
-def torchrun(n): return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(n)]
+
+def torchrun(n):
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(n)]
+
 
 def one(out, run_dir, *extra, env=None):
-    return subprocess.run([sys.executable, str(WORKER), str(out), str(run_dir), *map(str, extra)], capture_output=True,
-                          text=True, env=env or ENV, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(WORKER), str(out), str(run_dir), *map(str, extra)],
+        capture_output=True,
+        text=True,
+        env=env or ENV,
+        cwd=ROOT,
+    )
+
 
 def many(out, run_dir, *extra, env=None, n=2):
     """n ranks under torchrun; started again (at most twice) when it ended before training began: torchrun's standalone
     rendezvous can lose its free port to another process."""
     for attempt in range(3):
-        r = subprocess.run(torchrun(n) + [str(WORKER), str(out), str(run_dir), *map(str, extra)], capture_output=True,
-                           text=True, env=env or ENV, cwd=ROOT)
-        if r.returncode == 0 or (Path(run_dir) / "config.json").exists(): return r
+        r = subprocess.run(
+            torchrun(n) + [str(WORKER), str(out), str(run_dir), *map(str, extra)],
+            capture_output=True,
+            text=True,
+            env=env or ENV,
+            cwd=ROOT,
+        )
+        if r.returncode == 0 or (Path(run_dir) / "config.json").exists():
+            return r
     return r
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
@@ -36,37 +68,47 @@ def runs(tmp_path_factory):
     tmp, out = tmp_path_factory.mktemp("dist"), {}
     for n, case in CASES.items():
         env = {**ENV, **case}
-        a, b = one(tmp / f"one{n}.pt", tmp / f"one{n}", env=env), many(tmp / f"many{n}.pt", tmp / f"many{n}", env=env, n=n)
+        a, b = (
+            one(tmp / f"one{n}.pt", tmp / f"one{n}", env=env),
+            many(tmp / f"many{n}.pt", tmp / f"many{n}", env=env, n=n),
+        )
         assert a.returncode == 0, a.stdout + a.stderr
         assert b.returncode == 0, b.stdout + b.stderr
         out[n] = [torch.load(tmp / f"{k}{n}.pt", weights_only=False) for k in ("one", "many")] + [tmp]
     return out
 
+
 @pytest.mark.parametrize("n", sorted(CASES))
 def test_n_ranks_are_one_process(runs, n):
     a, b, tmp = runs[n]
     steps = int(a["metrics"].step.iloc[-1])
-    assert steps == 10 and len(b["same_masks"]) == steps and all(b["same_masks"])   # identical masks on every rank, every step
+    assert (
+        steps == 10 and len(b["same_masks"]) == steps and all(b["same_masks"])
+    )  # identical masks on every rank, every step
     pd.testing.assert_frame_equal(b["metrics"][SAME], a["metrics"][SAME], check_exact=False, rtol=1e-9, atol=1e-12)
-    assert a["metrics"].density.iloc[-1] < 0.35                                      # masked; RigL updates happened (steps 2, 4, 6)
+    assert a["metrics"].density.iloc[-1] < 0.35  # masked; RigL updates happened (steps 2, 4, 6)
     for k, v in a["model"].items():
-        torch.testing.assert_close(b["model"][k], v, rtol=1e-9, atol=1e-12, msg=k)   # weights and BatchNorm statistics
+        torch.testing.assert_close(b["model"][k], v, rtol=1e-9, atol=1e-12, msg=k)  # weights and BatchNorm statistics
     assert all(torch.equal(b["masks"][k], m) for k, m in a["masks"].items())
-    for x, y in zip(b["correction"]["mean_grad"], a["correction"]["mean_grad"]):     # ū
+    for x, y in zip(b["correction"]["mean_grad"], a["correction"]["mean_grad"]):  # ū
         torch.testing.assert_close(x, y, rtol=1e-9, atol=1e-12)
     assert b["correction"]["tau"] == pytest.approx(a["correction"]["tau"], rel=1e-9)
     cfg = json.loads((tmp / f"many{n}" / "config.json").read_text())
     assert cfg["world_size"] == n and json.loads((tmp / f"one{n}" / "config.json").read_text())["world_size"] == 1
     assert (cfg["n_train"], cfg["n_val"], cfg["n_test"]) == tuple(map(int, CASES[n]["SIZES"].split(",")))
 
+
 def test_kill_and_resume_under_torchrun(runs, tmp_path):
     _, b, _ = runs[2]
-    first = many(tmp_path / "x.pt", tmp_path / "run", 7)                              # stops mid-epoch 2 (a session end)
+    first = many(tmp_path / "x.pt", tmp_path / "run", 7)  # stops mid-epoch 2 (a session end)
     assert first.returncode == 0, first.stdout + first.stderr
     assert json.loads((tmp_path / "run" / "final.json").read_text())["status"] == "stopped"
     again = many(tmp_path / "r.pt", tmp_path / "run")
     assert again.returncode == 0, again.stdout + again.stderr
-    pd.testing.assert_frame_equal(torch.load(tmp_path / "r.pt", weights_only=False)["metrics"][SAME], b["metrics"][SAME])
+    pd.testing.assert_frame_equal(
+        torch.load(tmp_path / "r.pt", weights_only=False)["metrics"][SAME], b["metrics"][SAME]
+    )
+
 
 def test_a_failing_rank_fails_the_run_and_keeps_the_checkpoint(tmp_path):
     r = many(tmp_path / "x.pt", tmp_path / "run", env={**ENV, "FAIL_AT_STEP": "6"})  # rank 1 raises in epoch 2
@@ -75,6 +117,13 @@ def test_a_failing_rank_fails_the_run_and_keeps_the_checkpoint(tmp_path):
     assert final["status"] == "failed" and final["epochs_done"] == 1, final
     assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["epoch"] == 1
 
+
 def test_launcher_refuses_a_bad_parameter_on_every_rank():
-    r = subprocess.run(torchrun(2) + ["-m", "balance_sparse.launch", "preset=demo", "densty=0.1"], capture_output=True, text=True, env=ENV, cwd=ROOT)
+    r = subprocess.run(
+        torchrun(2) + ["-m", "balance_sparse.launch", "preset=demo", "densty=0.1"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+    )
     assert r.returncode != 0 and "unknown setting(s) 'densty' (did you mean 'density'?)" in r.stdout + r.stderr

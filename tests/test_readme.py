@@ -1,5 +1,6 @@
 """Every code block of README.md runs as written: Python blocks execute, make lines parse (`make -n`), and the
 papermill commands get past their parameter checks (they then stop at the missing CIFAR, as they should here)."""
+
 import os, re, shlex, subprocess, sys
 from pathlib import Path
 import pytest
@@ -8,20 +9,26 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, flags=re.S)
 PYTHON = [b for lang, b in BLOCKS if lang == "python"]
-SHELL = [l.split("#")[0].strip() for lang, b in BLOCKS if lang == "bash" for l in b.splitlines() if l.split("#")[0].strip()]
+SHELL = [
+    l.split("#")[0].strip() for lang, b in BLOCKS if lang == "bash" for l in b.splitlines() if l.split("#")[0].strip()
+]
+
 
 def test_readme_has_code():
     assert len(PYTHON) >= 3 and any(l.startswith("make ") for l in SHELL) and any("papermill" in l for l in SHELL)
+
 
 @pytest.mark.parametrize("code", PYTHON, ids=[f"python{i}" for i in range(len(PYTHON))])
 def test_python_block_runs(code, tmp_path):
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"README block failed:\n{code}\n{r.stderr[-3000:]}"
 
+
 @pytest.mark.parametrize("line", [l for l in SHELL if l.startswith("make ")])
 def test_make_line_parses(line):
     r = subprocess.run(["make", "-n", *shlex.split(line)[1:]], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, f"{line}: {r.stderr}"
+
 
 @pytest.mark.parametrize("line", [l for l in SHELL if "papermill" in l and "nbs/train.ipynb" in l])
 def test_papermill_line_gets_past_its_parameter_checks(line, tmp_path):
@@ -29,17 +36,29 @@ def test_papermill_line_gets_past_its_parameter_checks(line, tmp_path):
     args = [str(ROOT / ".venv/bin/papermill") if a.endswith("papermill") else a for a in args]
     out = tmp_path / "out.ipynb"
     args = [str(out) if a.startswith("runs/") and a.endswith(".ipynb") else a for a in args]
-    r = subprocess.run([*args, "-p", "data_dir", str(tmp_path / "nodata"), "-p", "run_dir", str(tmp_path / "run")],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [*args, "-p", "data_dir", str(tmp_path / "nodata"), "-p", "run_dir", str(tmp_path / "run")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert "DataNotFoundError" in r.stdout + r.stderr, (r.stdout + r.stderr)[-3000:]
+
 
 @pytest.mark.parametrize("line", [l for l in SHELL if "balance_sparse.launch" in l])
 def test_launch_line_runs(line, tmp_path):
     "torchrun / python -m balance_sparse.launch lines: the demo trains; a CIFAR run gets past its checks on every rank."
     args = shlex.split(line)
-    args = [*([sys.executable, "-m", "torch.distributed.run"] if args[0] == "torchrun" else [sys.executable]), *args[1:]]
+    args = [
+        *([sys.executable, "-m", "torch.distributed.run"] if args[0] == "torchrun" else [sys.executable]),
+        *args[1:],
+    ]
     args = [f"run_dir={tmp_path / 'run'}" if a.startswith("run_dir=") else a for a in args]
-    if not any(a.startswith("preset=") for a in args): args.append(f"data_dir={tmp_path / 'nodata'}")
-    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if not any(a.startswith("preset=") for a in args):
+        args.append(f"data_dir={tmp_path / 'nodata'}")
+    r = subprocess.run(
+        args, cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     out = r.stdout + r.stderr
     assert (r.returncode == 0 and (tmp_path / "run" / "final.json").exists()) or "DataNotFoundError" in out, out[-3000:]

@@ -1,12 +1,15 @@
 """nbs/train.ipynb under papermill: the quick preset end to end, and each way it must refuse to run."""
-import json, shutil
+
+import json
 import nbformat, pandas as pd, pytest, torch
 from conftest import papermill, read_json, DEMO_DENSITIES, DEMO_EPOCHS, TRAIN_NB
 from balance_sparse.train import METRIC_COLUMNS
 
+
 def errors(nb_path):
     nb = nbformat.read(nb_path, as_version=4)
     return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+
 
 def test_demo_runs_complete(demo_runs):
     dirs = sorted(demo_runs.glob("digits/*/density*/seed0"))
@@ -23,21 +26,36 @@ def test_demo_runs_complete(demo_runs):
         assert config["versions"]["torch"] == torch.__version__
         corrected = d.parent.parent.name.endswith("-agc")
         assert config["correction"] is corrected and m.tau.notna().all() == corrected
-        assert m.train_loss.iloc[-1] < m.train_loss.iloc[0]                 # it learns on real digits
+        assert m.train_loss.iloc[-1] < m.train_loss.iloc[0]  # it learns on real digits
+
 
 def test_rerun_returns_the_finished_run(demo_runs, tmp_path):
     d = next(demo_runs.glob("digits/rigl-erk-base/density0.2/seed0"))
     before = (d / "metrics.csv").read_text()
-    r = papermill(tmp_path / "again.ipynb", "preset", "demo", "epochs", DEMO_EPOCHS, "density", 0.2, "correction", False, "run_dir", d)
+    papermill(
+        tmp_path / "again.ipynb",
+        "preset",
+        "demo",
+        "epochs",
+        DEMO_EPOCHS,
+        "density",
+        0.2,
+        "correction",
+        False,
+        "run_dir",
+        d,
+    )
     assert (d / "metrics.csv").read_text() == before and read_json(d / "final.json")["status"] == "complete"
+
 
 def test_misspelled_parameter_stops(tmp_path):
     r = papermill(tmp_path / "out.ipynb", "densty", 0.1, "preset", "demo", "run_dir", tmp_path / "run", check=False)
     assert r.returncode != 0
     assert "unknown parameter(s) ['densty']" in r.stdout and "density" in r.stdout
     listed = r.stdout.split("the parameters are:")[1].splitlines()[0]
-    assert "'_" not in listed and "names_before" not in listed               # no IPython or bookkeeping names
-    assert not (tmp_path / "run").exists()                                  # stopped before training
+    assert "'_" not in listed and "names_before" not in listed  # no IPython or bookkeeping names
+    assert not (tmp_path / "run").exists()  # stopped before training
+
 
 @pytest.mark.parametrize("value", [0, 1.5, -0.2])
 def test_invalid_density_stops(tmp_path, value):
@@ -45,12 +63,25 @@ def test_invalid_density_stops(tmp_path, value):
     assert r.returncode != 0 and f"density must be a number in (0, 1], got {value}" in r.stdout
     assert not (tmp_path / "run").exists()
 
+
 def test_missing_cifar_message_is_short_and_clear(tmp_path):
-    r = papermill(tmp_path / "out.ipynb", "density", 0.2, "data_dir", tmp_path / "nodata", "run_dir", tmp_path / "run", check=False)
+    r = papermill(
+        tmp_path / "out.ipynb",
+        "density",
+        0.2,
+        "data_dir",
+        tmp_path / "nodata",
+        "run_dir",
+        tmp_path / "run",
+        check=False,
+    )
     assert r.returncode != 0
-    assert "DataNotFoundError" in r.stdout and str(tmp_path / "nodata") in r.stdout and "cifar-10-batches-py" in r.stdout
+    assert (
+        "DataNotFoundError" in r.stdout and str(tmp_path / "nodata") in r.stdout and "cifar-10-batches-py" in r.stdout
+    )
     err = errors(tmp_path / "out.ipynb")
-    assert len(err) == 1 and len(err[0]["traceback"]) <= 3                 # one message, no traceback wall
+    assert len(err) == 1 and len(err[0]["traceback"]) <= 3  # one message, no traceback wall
+
 
 def test_unknown_dataset_and_preset(tmp_path):
     r = papermill(tmp_path / "a.ipynb", "dataset", "mnist", check=False)
@@ -58,46 +89,85 @@ def test_unknown_dataset_and_preset(tmp_path):
     r = papermill(tmp_path / "b.ipynb", "preset", "fast", check=False)
     assert r.returncode != 0 and "preset must be one of" in r.stdout
 
-@pytest.mark.parametrize("name, value, message", [
-    ("batch_size", 0, "batch_size must be a whole number >= 1, got 0"),
-    ("seed", "abc", "seed must be a whole number in [0, 2**63), got 'abc'"),
-    ("model", "wrn-7-1", "model must be wrn-22-2, resnet50 or wrn-D-K"),
-    ("correction", "maybe", "correction must be a boolean (true/false, yes/no, on/off or 1/0, any case), got 'maybe'"),
-    ("epochs", 2.5, "epochs must be a whole number >= 1, got 2.5"),
-    ("wandb", "sometimes", "wandb must be a boolean"),
-    ("lr", -1, "lr must be a number > 0, got -1"),
-])
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("batch_size", 0, "batch_size must be a whole number >= 1, got 0"),
+        ("seed", "abc", "seed must be a whole number in [0, 2**63), got 'abc'"),
+        ("model", "wrn-7-1", "model must be wrn-22-2, resnet50 or wrn-D-K"),
+        (
+            "correction",
+            "maybe",
+            "correction must be a boolean (true/false, yes/no, on/off or 1/0, any case), got 'maybe'",
+        ),
+        ("epochs", 2.5, "epochs must be a whole number >= 1, got 2.5"),
+        ("wandb", "sometimes", "wandb must be a boolean"),
+        ("lr", -1, "lr must be a number > 0, got -1"),
+    ],
+)
 def test_bad_values_stop_before_any_data_is_read(tmp_path, name, value, message):
     # data_dir has no CIFAR: had the check come after loading, the error would be DataNotFoundError instead
-    r = papermill(tmp_path / "out.ipynb", name, value, "data_dir", tmp_path / "nodata", "run_dir", tmp_path / "run", check=False)
+    r = papermill(
+        tmp_path / "out.ipynb", name, value, "data_dir", tmp_path / "nodata", "run_dir", tmp_path / "run", check=False
+    )
     assert r.returncode != 0 and message in r.stdout, r.stdout[-2000:]
     assert "DataNotFoundError" not in r.stdout and not (tmp_path / "run").exists()
     err = errors(tmp_path / "out.ipynb")
-    assert len(err) == 1 and len(err[0]["traceback"]) <= 3                 # one line, no traceback wall
+    assert len(err) == 1 and len(err[0]["traceback"]) <= 3  # one line, no traceback wall
+
 
 def test_correction_no_trains_the_baseline(tmp_path):
     run = tmp_path / "run"
     papermill(tmp_path / "out.ipynb", "preset", "demo", "epochs", 1, "correction", "no", "run_dir", run)
     config, m = read_json(run / "config.json"), pd.read_csv(run / "metrics.csv")
     assert config["correction"] is False and m.tau.isna().all()
-    assert json.loads((run / "final.json").read_text(), parse_constant=lambda c: 1 / 0)["status"] == "complete"   # strict JSON
+    assert (
+        json.loads((run / "final.json").read_text(), parse_constant=lambda c: 1 / 0)["status"] == "complete"
+    )  # strict JSON
+
 
 def test_notebook_defaults_are_the_run_settings_defaults():
     "Every setting in the parameters cell is None (filled from the preset, the dataset, then RunSettings) or RunSettings' own default; only the recipe differs on purpose."
     import ast
     from balance_sparse.settings import RunSettings
+
     nb = nbformat.read(TRAIN_NB, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(cell.source).body
-              if isinstance(t, ast.Assign) and not t.targets[0].id.startswith("_")}
+    values = {
+        t.targets[0].id: ast.literal_eval(t.value)
+        for t in ast.parse(cell.source).body
+        if isinstance(t, ast.Assign) and not t.targets[0].id.startswith("_")
+    }
     defaults = RunSettings().to_dict()
     shared = {k for k in values if k in defaults}
-    assert shared >= {"method", "correction", "density", "init", "epochs", "batch_size", "lr", "lr_step", "interval", "seed", "recipe"}
-    assert values["recipe"] == "authors" and defaults["recipe"] == "clean"       # the drivers replay the authors; fit() is clean
-    assert {k: values[k] for k in shared - {"recipe"} if values[k] is not None} == {k: defaults[k] for k in shared - {"recipe"} if values[k] is not None}
+    assert shared >= {
+        "method",
+        "correction",
+        "density",
+        "init",
+        "epochs",
+        "batch_size",
+        "lr",
+        "lr_step",
+        "interval",
+        "seed",
+        "recipe",
+    }
+    assert (
+        values["recipe"] == "authors" and defaults["recipe"] == "clean"
+    )  # the drivers replay the authors; fit() is clean
+    assert {k: values[k] for k in shared - {"recipe"} if values[k] is not None} == {
+        k: defaults[k] for k in shared - {"recipe"} if values[k] is not None
+    }
+
 
 def test_papermill_can_read_every_parameter():
     import subprocess, sys
-    r = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(TRAIN_NB)], capture_output=True, text=True)
+
+    r = subprocess.run(
+        [sys.executable, "-m", "papermill", "--help-notebook", str(TRAIN_NB)], capture_output=True, text=True
+    )
     assert r.returncode == 0 and "Unable to parse" not in r.stdout + r.stderr
-    for name in ("dataset", "recipe", "correction", "density", "preset", "device"): assert f"  {name}:" in r.stdout
+    for name in ("dataset", "recipe", "correction", "density", "preset", "device"):
+        assert f"  {name}:" in r.stdout
