@@ -19,7 +19,7 @@ install: ## create .venv and install balance_sparse editable with its dev extras
 
 test: lint doc-check ## lint, nbdev's doc processing, the notebooks' tests (nbdev_test) and tests/ (pytest)
 	$(BIN)/nbdev_test --n_workers 2 --do_print --timing
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q tests -n auto --dist loadfile
 
 lint: ## ruff over nbs/, tests/ and benchmarks/ (style and lint; balance_sparse/ is generated from nbs/)
 	$(BIN)/ruff check nbs tests benchmarks
@@ -38,7 +38,7 @@ hooks: ## install the pre-commit hooks (ruff, nbdev_clean, the export check) int
 
 test-slow: ## the same, including cells flagged #| slow and tests marked slow (torch.compile on the CPU)
 	$(BIN)/nbdev_test --n_workers 2 --flags slow --do_print --timing
-	RUN_SLOW=1 $(BIN)/pytest -q tests
+	RUN_SLOW=1 $(BIN)/pytest -q tests -n auto --dist loadfile
 
 export: ## regenerate balance_sparse/ from nbs/ and strip notebook noise
 	$(BIN)/nbdev_export
@@ -137,7 +137,8 @@ sweep = $(quiet)$(check_values)$(newline)$(if $(sweep_top),$(sweep_start))$(fore
 #                 SLURM=local: the same jobs through submitit's local executor on this machine (no cluster needed)
 # STATUS=1        print the state of each of the sweep's runs instead (what make status SWEEP=... does)
 # Every run's command becomes one line of a job list (runs/.sweeps/<time>-<pid>/jobs.txt, shared by MATRIX=full's
-# sub-makes) that balance_sparse.sweep runs, submits or lists at the end; `make -n` prints each run's line.
+# sub-makes) that balance_sparse.sweep runs or lists (balance_sparse.slurm submits) at the end; `make -n` prints each
+# run's line. balance_sparse.slurm checks the options above before any run.
 GPUS ?=
 SLURM ?=
 STATUS ?=
@@ -165,7 +166,7 @@ endif
 shquote = '$(subst ','\'',$1)'
 quiet = $(if $(filter status,$(sweep_mode)),@)
 define sweep_start
-	$(quiet)$(PY) -m balance_sparse.sweep check gpus=$(call shquote,$(GPUS)) slurm=$(call shquote,$(SLURM)) partition=$(call shquote,$(PARTITION)) time=$(call shquote,$(TIME)) gpus_per_job=$(call shquote,$(GPUS_PER_JOB)) cpus_per_job=$(call shquote,$(CPUS_PER_JOB)) slurm_args=$(call shquote,$(SLURM_ARGS)) wait=$(call shquote,$(WAIT))
+	$(quiet)$(PY) -m balance_sparse.slurm check gpus=$(call shquote,$(GPUS)) slurm=$(call shquote,$(SLURM)) partition=$(call shquote,$(PARTITION)) time=$(call shquote,$(TIME)) gpus_per_job=$(call shquote,$(GPUS_PER_JOB)) cpus_per_job=$(call shquote,$(CPUS_PER_JOB)) slurm_args=$(call shquote,$(SLURM_ARGS)) wait=$(call shquote,$(WAIT))
 	@mkdir -p $(dir $(SWEEP_JOBS)) && : > $(SWEEP_JOBS)
 
 endef
@@ -174,7 +175,7 @@ define queue
 	@echo '$(call train_cmd,$1,$2,$3,$4,$5,$6,$7)' >> $(SWEEP_JOBS)
 
 endef
-sweep_cmd = $(if $(filter gpus,$(sweep_mode)),$(PY) -m balance_sparse.sweep run $(SWEEP_JOBS) --gpus $(call shquote,$(GPUS)),$(if $(filter slurm,$(sweep_mode)),$(PY) -m balance_sparse.sweep submit $(SWEEP_JOBS) --cluster $(call slurm_of,$(SLURM)) --time $(call shquote,$(TIME)) --gpus-per-job $(call shquote,$(GPUS_PER_JOB))$(if $(PARTITION), --partition $(call shquote,$(PARTITION)))$(if $(CPUS_PER_JOB), --cpus-per-job $(call shquote,$(CPUS_PER_JOB)))$(if $(SLURM_ARGS), --slurm-args $(call shquote,$(SLURM_ARGS))) --wait $(call shquote,$(WAIT)),$(PY) -m balance_sparse.sweep status --jobs $(SWEEP_JOBS); s=$$?; rm -rf $(dir $(SWEEP_JOBS)); exit $$s))
+sweep_cmd = $(if $(filter gpus,$(sweep_mode)),$(PY) -m balance_sparse.sweep run $(SWEEP_JOBS) --gpus $(call shquote,$(GPUS)),$(if $(filter slurm,$(sweep_mode)),$(PY) -m balance_sparse.slurm submit $(SWEEP_JOBS) --cluster $(call slurm_of,$(SLURM)) --time $(call shquote,$(TIME)) --gpus-per-job $(call shquote,$(GPUS_PER_JOB))$(if $(PARTITION), --partition $(call shquote,$(PARTITION)))$(if $(CPUS_PER_JOB), --cpus-per-job $(call shquote,$(CPUS_PER_JOB)))$(if $(SLURM_ARGS), --slurm-args $(call shquote,$(SLURM_ARGS))) --wait $(call shquote,$(WAIT)),$(PY) -m balance_sparse.sweep status --jobs $(SWEEP_JOBS); s=$$?; rm -rf $(dir $(SWEEP_JOBS)); exit $$s))
 define sweep_end
 	$(quiet)$(sweep_cmd)
 

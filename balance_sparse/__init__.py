@@ -6,8 +6,11 @@ from .erk import layer_densities                                    # nbs/01_erk
 from .rigl import TopologyUpdater, prune_rate                       # nbs/02_rigl.ipynb
 from .correction import GradientCorrection, tau_estimate            # nbs/03_correction.ipynb
 from .models import wrn, wrn_22_2, resnet50_cifar, get_model        # nbs/04_models.ipynb
-from .data import load_dataset, load_cifar, load_digits32, write_fake_cifar, TensorLoader, dataloader_pipeline, DataNotFoundError, AUTHORS_NORMALIZATION  # nbs/05_data.ipynb
-from .flops import layer_flops, dense_flops, sparse_flops, rigl_train_flops, correction_flops, epoch_train_flops  # nbs/06_flops.ipynb
+from .datasets import (load_dataset, load_cifar, load_digits32, write_fake_cifar,  # nbs/05a_datasets.ipynb
+                       DataNotFoundError, AUTHORS_NORMALIZATION)
+from .loaders import TensorLoader, dataloader_pipeline             # nbs/05b_loaders.ipynb
+from .flops import (layer_flops, dense_flops, sparse_flops, rigl_train_flops,  # nbs/06_flops.ipynb
+                    correction_flops, epoch_train_flops)
 from .settings import RunSettings, settings_table, recipe_table, parse_bool       # nbs/07_settings.ipynb
 from .runs import RunFolder                                          # nbs/08_runs.ipynb
 from .train import fit, evaluate                                     # nbs/09_train.ipynb

@@ -234,7 +234,8 @@ def sparse_param_count(
     model: nn.Module,  # the dense network
     density: float,  # overall density d of its Conv2d/Linear weights, in (0, 1]
 ) -> int:
-    "Trainable parameters of `model` sparsified at `density`: round(d·W) for the W Conv2d/Linear weights, plus every other trainable parameter."
+    """Trainable parameters of `model` sparsified at `density`: round(d·W) for the W Conv2d/Linear weights, plus every
+    other trainable parameter."""
     if not 0 < density <= 1:
         raise ValueError(f"density must be in (0, 1], got {density}")
     masked = {id(p) for p in maskable_weights(model).values()}
@@ -286,7 +287,8 @@ def small_dense_info(
     density: float,  # overall density d of the sparse network it stands for, in (0, 1]
     num_classes: int = 10,  # classifier outputs
 ) -> dict:
-    "Widths, parameter count, target (= `sparse_param_count` of the full model) and their ratio of the small-dense `name` at `density`."
+    """Widths, parameter count, target (= `sparse_param_count` of the full model) and their ratio of the small-dense
+    `name` at `density`."""
     if not 0 < density <= 1:
         raise ValueError(f"density must be in (0, 1], got {density}")
     full_model = get_model(name, num_classes)
@@ -329,7 +331,8 @@ def small_dense(
     num_classes: int = 10,  # classifier outputs
     **kwargs,  # passed on to the constructor (e.g. `dropout` for WRNs)
 ) -> nn.Module:
-    "The dense `name` with widths scaled so its trainable parameters match the sparse `name` at `density` (within 1%); `.small_dense_info` holds `small_dense_info(...)`."
+    """The dense `name` with widths scaled so its trainable parameters match the sparse `name` at `density` (within 1%);
+    `.small_dense_info` holds `small_dense_info(...)`."""
     info = small_dense_info(name, density, num_classes)
     model = get_model(name, num_classes, widths=tuple(info["widths"]), **kwargs)
     n = sum(p.numel() for p in model.parameters() if p.requires_grad)

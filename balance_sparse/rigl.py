@@ -94,13 +94,16 @@ class TopologyUpdater:
         return step > 0 and step % self.interval == 0
 
     def drop_fraction(self, step: int) -> float:
-        "r at update `step`: the schedule at `step`, or (authors) at the step before — their decay only advances on optimizer steps."
+        """r at update `step`: the schedule at `step`, or (authors) at the step before — their decay only advances on
+        optimizer steps."""
         return prune_rate(
             max(step - 1, 0) if self.drop_schedule == "authors" else step, self.end_step, self.prune_rate, self.schedule
         )
 
     def layer_rates(self, r: float, shares: dict[str, float] | None = None) -> dict[str, float]:
-        "Each layer's drop fraction: r, except (clean) 0 for fully dense layers, or (authors) min(sparsity, r) for a layer under 20% sparsity whose share exceeds 1/L (share: of the nonzero weights, or `shares`, e.g. SNFS's momentum shares)."
+        """Each layer's drop fraction: r, except (clean) 0 for fully dense layers, or (authors) min(sparsity, r) for a
+        layer under 20% sparsity whose share exceeds 1/L (share: of the nonzero weights, or `shares`, e.g. SNFS's
+        momentum shares)."""
         m = self.masking
         if self.dense_layers == "clean":
             return {n: 0.0 if m.nnz[n] == w.numel() else r for n, w in m.weights.items()}
@@ -169,8 +172,8 @@ class TopologyUpdater:
             if getattr(self, n) == "authors"
         ]
         return (
-            f"TopologyUpdater({self.method}, ΔT={self.interval}, end_step={self.end_step}, r0={self.prune_rate}, {self.schedule}"
-            + (f", authors: {rows})" if rows else ")")
+            f"TopologyUpdater({self.method}, ΔT={self.interval}, end_step={self.end_step}, r0={self.prune_rate}, "
+            f"{self.schedule}" + (f", authors: {rows})" if rows else ")")
         )
 
 # %% ../nbs/02_rigl.ipynb #3c9fa3d1
@@ -231,7 +234,8 @@ def dense(masking, s):
 
 @update_method("small_dense", masked=False, cost="dense")
 def small_dense(masking, s):
-    "Small-Dense: a dense network narrowed to the sparse network's parameter count at `density` (build it with `models.small_dense`)."
+    """Small-Dense: a dense network narrowed to the sparse network's parameter count at `density` (build it with
+    `models.small_dense`)."""
     return None
 
 
@@ -248,7 +252,8 @@ def redistribute(
     zeros: dict[str, int],  # inactive weights per layer before the drop
     total: float,  # R + A, what to regrow over all layers
 ) -> dict[str, float]:
-    "How many weights SNFS regrows per layer (floats): round(s_l·total), capped at 0.99 × the layer's zeros after the drop, overflow spread evenly until none is left."
+    """How many weights SNFS regrows per layer (floats): round(s_l·total), capped at 0.99 × the layer's zeros after the
+    drop, overflow spread evenly until none is left."""
     cap = {n: 0.99 * (zeros[n] + removed[n]) for n in shares}
     grow, spill, residual, passes = {}, 0.0, math.inf, 0
     while residual > 0 and passes < 1000:
@@ -262,7 +267,8 @@ def redistribute(
 
 
 class SparseMomentum(TopologyUpdater):
-    "Sparse Momentum (SNFS): drop the smallest |w| per layer, regrow by momentum share across layers, where |momentum| is largest."
+    """Sparse Momentum (SNFS): drop the smallest |w| per layer, regrow by momentum share across layers, where |momentum|
+    is largest."""
 
     METHODS = ("snfs",)
 
@@ -288,7 +294,8 @@ class SparseMomentum(TopologyUpdater):
         return torch.zeros_like(w) if buf is None else buf
 
     def shares(self) -> dict[str, float]:
-        "s_l: each layer's mean |momentum| over its active weights, normalised to sum 1 (equal shares before any momentum)."
+        """s_l: each layer's mean |momentum| over its active weights, normalised to sum 1 (equal shares before any
+        momentum)."""
         m = self.masking
         means = {
             n: float(self.momentum(w).abs()[m.masks[n]].mean()) if m.nnz[n] else 0.0 for n, w in m.weights.items()
@@ -357,7 +364,8 @@ def snfs(masking, s):
 
 # %% ../nbs/02_rigl.ipynb #8c162b15
 def pruning_sparsity(t: float, final_sparsity: float, start: int, end: int) -> float:
-    "Zhu & Gupta's cubic schedule: 0 before `start`, s_f·[1 − (1 − (t − start)/(end − start))³] until `end`, s_f from then on."
+    """Zhu & Gupta's cubic schedule: 0 before `start`, s_f·[1 − (1 − (t − start)/(end − start))³] until `end`, s_f from
+    then on."""
     if t < start:
         return 0.0
     if t >= end:
@@ -492,7 +500,8 @@ class GradualPruning:
 
 @update_method("pruning", cost="static", start_dense=True)
 def pruning(masking, s):
-    "Gradual magnitude pruning (Zhu & Gupta 2017): dense to `density` on a cubic schedule, global magnitude, no regrowth."
+    """Gradual magnitude pruning (Zhu & Gupta 2017): dense to `density` on a cubic schedule, global magnitude, no
+    regrowth."""
     return GradualPruning(
         masking,
         s.density,
@@ -507,7 +516,8 @@ def pruning(masking, s):
 def pruned_masks(
     run_dir, masking: Masking, density: float, seed: int, same: dict | None = None
 ) -> dict[str, torch.Tensor]:  # settings the pruning run must share, e.g. epochs
-    "The final masks of the complete gradual-pruning run in `run_dir`, checked against this run (density, seed, initial weights)."
+    """The final masks of the complete gradual-pruning run in `run_dir`, checked against this run (density, seed,
+    initial weights)."""
     from balance_sparse.runs import RunFolder, read_json
 
     if run_dir is None:
@@ -515,8 +525,9 @@ def pruned_masks(
     run = RunFolder(run_dir)
     if run.status() != "complete":
         raise FileNotFoundError(
-            f"lottery takes its mask from the pruning run {run_dir}, which is {run.status() or 'missing or unfinished'}: "
-            f"train it first (method pruning, density {density}, seed {seed}; e.g. make cifar10.Pruning DENSITY={density} SEED={seed})"
+            f"lottery takes its mask from the pruning run {run_dir}, which is "
+            f"{run.status() or 'missing or unfinished'}: train it first (method pruning, density {density}, seed "
+            f"{seed}; e.g. make cifar10.Pruning DENSITY={density} SEED={seed})"
         )
     cfg = read_json(run.config)
     got = {"method": cfg.get("method"), "density": cfg.get("density"), "seed": cfg.get("seed")}
@@ -530,8 +541,8 @@ def pruned_masks(
             raise ValueError(f"mask_from {run_dir} was trained differently: {other} (pruning run, this run)")
     if cfg.get("initial_fingerprint") != masking.initial_fingerprint:
         raise ValueError(
-            f"lottery must start from the initial weights of {run_dir}, but the model's differ: build it as that run did "
-            "(same architecture, torch.manual_seed(seed) right before building it, as train.ipynb does)"
+            f"lottery must start from the initial weights of {run_dir}, but the model's differ: build it as that run "
+            "did (same architecture, torch.manual_seed(seed) right before building it, as train.ipynb does)"
         )
     return run.load_checkpoint(map_location="cpu")["masking"]["masks"]
 

@@ -1,7 +1,7 @@
-"""Steady-state epoch times of `balance_sparse.fit` for dense, RigL and RigL + correction, with both data loaders.
+"""Steady-state epoch times of `balance_sparse.fit` for dense, RigL and RigL + correction, on both data loaders.
 
-    python benchmarks/bench.py                      # WRN-22-2, batch 128, density 0.2 (ERK), 45k images, 3 epochs
-    python benchmarks/bench.py --quick              # CPU smoke run: WRN-10-1, 256 images, 2 epochs (well under a minute)
+    python benchmarks/bench.py                    # WRN-22-2, batch 128, density 0.2 (ERK), 45k images, 3 epochs
+    python benchmarks/bench.py --quick            # CPU smoke run: WRN-10-1, 256 images, 2 epochs (well under a minute)
     python benchmarks/bench.py --device cuda --configs rigl,rigl+correction --loaders gpu
 
 The data are synthetic images in the CIFAR-10 on-disk format (`write_fake_cifar` -> `load_cifar`, in a temporary
@@ -10,12 +10,13 @@ folder): timing only, no accuracy claims. Every configuration trains a freshly i
 of the later epochs' times taken from fit's own per-epoch `seconds` column.
 
 stdout: one JSON line per (configuration, loader), with the device, torch version, seconds per epoch, training images/s
-and the achieved TFLOP/s — the method's theoretical training FLOPs of the epoch (`balance_sparse.flops.epoch_train_flops`,
-what fit reports as `train_flops`) over the epoch's seconds — and, because masked layers are executed as dense tensors,
-also the dense-equivalent FLOPs actually executed. `correction_over_rigl` (rigl+correction lines) is the wall-time ratio
-to RigL with the same loader; `dataloader_over_gpu` (dataloader lines) is the wall-time ratio of the DataLoader
-pipeline to the GPU-resident loader for the same method. A note on the theoretical floor goes to stderr: WRN-22-2 costs
-~0.95 GFLOP per image per dense training step, i.e. ~42.6 TFLOP per 45k-image epoch.
+and the achieved TFLOP/s — the method's theoretical training FLOPs of the epoch
+(`balance_sparse.flops.epoch_train_flops`, what fit reports as `train_flops`) over the epoch's seconds — and, because
+masked layers are executed as dense tensors, also the dense-equivalent FLOPs actually executed. `correction_over_rigl`
+(rigl+correction lines) is the wall-time ratio to RigL with the same loader; `dataloader_over_gpu` (dataloader lines) is
+the wall-time ratio of the DataLoader pipeline to the GPU-resident loader for the same method. A note on the theoretical
+floor goes to stderr: WRN-22-2 costs ~0.95 GFLOP per image per dense training step, i.e. ~42.6 TFLOP per 45k-image
+epoch.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import argparse, json, math, sys, tempfile
 
 import torch
 
-from balance_sparse.data import write_fake_cifar, load_cifar
+from balance_sparse.datasets import write_fake_cifar, load_cifar
 from balance_sparse.flops import dense_flops, epoch_train_flops
 from balance_sparse.models import get_model
 from balance_sparse.train import fit, device_name

@@ -33,7 +33,8 @@ def make_step(
     density=0.2,
     seed=0,
 ):
-    "A closure running one corrected step (forward, backward, correction, SGD, masking) of `mode` on a fixed random batch."
+    """A closure running one corrected step (forward, backward, correction, SGD, masking) of `mode` on a fixed random
+    batch."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     device = torch.device(device)

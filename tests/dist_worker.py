@@ -1,4 +1,5 @@
-"""One small float64 fit, alone or as one rank of `torchrun`; rank 0 saves what the run ended with (tests/test_distributed.py).
+"""One small float64 fit, alone or as one rank of `torchrun`; rank 0 saves what the run ended with
+(tests/test_distributed.py).
 
 usage: dist_worker.py OUT.pt RUN_DIR [stop_after_steps]
 env: SIZES=train,val,test (default 139,37,29: no split divides by the batch or by 2 or 3 ranks), BATCH (32),

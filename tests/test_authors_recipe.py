@@ -61,7 +61,8 @@ class Authors:
         return loss.detach(), dict(zip(ps, torch.autograd.grad(loss, list(ps.values()))))
 
     def epoch_start(self, batches):
-        "ū = mean of the model's batch gradients, τ from (model, previous snapshot) losses, then θ̃ ← θ (parameters only)."
+        """ū = mean of the model's batch gradients, τ from (model, previous snapshot) losses, then θ̃ ← θ (parameters
+        only)."""
         total, losses, snap = None, [], []
         for x, y in batches:
             loss, g = self.loss_grad(self.p, self.b, x, y)
@@ -221,7 +222,7 @@ def test_clean_recipe_leaves_the_transcription():
 
 
 def test_row8_validation_is_the_last_tenth_of_the_training_files(tmp_path):
-    from balance_sparse.data import write_fake_cifar, load_cifar
+    from balance_sparse.datasets import write_fake_cifar, load_cifar
     from balance_sparse.driver import load_run_data
 
     write_fake_cifar(tmp_path, "cifar10", n_train=200, n_test=20)

@@ -1,4 +1,5 @@
-"""`benchmarks/bench.py --quick` runs fit() for every configuration and prints one valid JSON line per (config, loader)."""
+"""`benchmarks/bench.py --quick` runs fit() for every configuration and prints one valid JSON line per (config,
+loader)."""
 
 import json, math, subprocess, sys
 from pathlib import Path

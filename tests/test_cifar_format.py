@@ -3,7 +3,7 @@
 import pickle
 import numpy as np, pandas as pd, pytest, torch
 from conftest import papermill, read_json
-from balance_sparse.data import write_fake_cifar, load_cifar, DataNotFoundError
+from balance_sparse.datasets import write_fake_cifar, load_cifar, DataNotFoundError
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ ranks gets an empty slice) on 3 ranks, where also every full batch splits 11/11/
 images. Tolerance 1e-9 relative: the ranks sum the same numbers in another order, nothing else differs."""
 
 import json, os, subprocess, sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import pandas as pd, pytest, torch
 
@@ -68,10 +69,10 @@ def runs(tmp_path_factory):
     tmp, out = tmp_path_factory.mktemp("dist"), {}
     for n, case in CASES.items():
         env = {**ENV, **case}
-        a, b = (
-            one(tmp / f"one{n}.pt", tmp / f"one{n}", env=env),
-            many(tmp / f"many{n}.pt", tmp / f"many{n}", env=env, n=n),
-        )
+        with ThreadPoolExecutor(2) as pool:  # the one-process run beside the ranks: folders of their own
+            a = pool.submit(one, tmp / f"one{n}.pt", tmp / f"one{n}", env=env)
+            b = pool.submit(many, tmp / f"many{n}.pt", tmp / f"many{n}", env=env, n=n)
+            a, b = a.result(), b.result()
         assert a.returncode == 0, a.stdout + a.stderr
         assert b.returncode == 0, b.stdout + b.stderr
         out[n] = [torch.load(tmp / f"{k}{n}.pt", weights_only=False) for k in ("one", "many")] + [tmp]

@@ -4,7 +4,7 @@ metrics.csv's numbers without training, reads a bare state dict, and refuses wei
 import json, shutil, subprocess, sys
 import pandas as pd, pytest, torch
 from conftest import papermill, ROOT
-from balance_sparse.data import write_fake_cifar
+from balance_sparse.datasets import write_fake_cifar
 from balance_sparse.evaluate import evaluate_run, main
 from balance_sparse.flops import dense_flops
 from balance_sparse.models import get_model

@@ -141,7 +141,8 @@ def md_rows(md):
 
 
 def check_results_md(path, runs_dir):
-    "results.md: n per row, mean ± sd (with n ≥ 2), gain ± SE only when both arms have n ≥ 2, 'n=1 ... not a result' otherwise."
+    """results.md: n per row, mean ± sd (with n ≥ 2), gain ± SE only when both arms have n ≥ 2, 'n=1 ... not a result'
+    otherwise."""
     exp, md = expected_results(runs_dir), Path(path).read_text()
     rows = md_rows(md)
     assert len(rows) == len(exp)
@@ -272,7 +273,8 @@ def copy_runs(src, dst):
 
 
 def render_and_check(runs, tmp_path, include=None):
-    "Run figures.ipynb on `runs`; check it ran clean, its PNGs and panels, and results.csv. Returns (out, panels, results, text)."
+    """Run figures.ipynb on `runs`; check it ran clean, its PNGs and panels, and results.csv. Returns (out, panels,
+    results, text)."""
     out = tmp_path / "figs"
     figures(runs, out, tmp_path / "figures.ipynb", include=include)
     errors, text = outputs(tmp_path / "figures.ipynb")
@@ -412,7 +414,8 @@ BASE_ACC = {"rigl": 0.80, "snfs": 0.78, "pruning": 0.82, "small_dense": 0.70, "d
 def fake_run(template, runs, dataset, method, init, mult, density, correction, seed, multiplier_in_config=True):
     """A complete run folder made from a demo run's config.json (as `_second_seed` does) with hand-set metrics:
     DEMO_EPOCHS × `mult` epochs, final test accuracy from BASE_ACC (+2 pp corrected, +3 pp per extra multiple, ±1 pp by
-    seed), training FLOPs ∝ density (×1.5 corrected). The folder is named as the Makefile names it: [Mx-]method-init-agc|base."""
+    seed), training FLOPs ∝ density (×1.5 corrected). The folder is named as the Makefile names it:
+    [Mx-]method-init-agc|base."""
     epochs = DEMO_EPOCHS * mult
     d = (
         runs
@@ -468,7 +471,8 @@ def fake_run(template, runs, dataset, method, init, mult, density, correction, s
 
 
 def expected_matrix(runs_dir):
-    "{dataset: {(method, init, multiplier, epochs): {(density, correction): [final test acc %]}}} straight from the folders."
+    """{dataset: {(method, init, multiplier, epochs): {(density, correction): [final test acc %]}}} straight from the
+    folders."""
     out = {}
     for r in complete_runs(runs_dir):
         m = r.get("multiplier")
@@ -580,7 +584,8 @@ def test_matrix_and_accuracy_vs_flops_across_methods(demo_runs, tmp_path):
 
 
 def test_tuning_figures_and_table(demo_runs, tmp_path):
-    "With an Optuna study (both arms) and lr-grid run folders beside the paper's runs: the contour, the lr-grid lines and the best-per-density table; tuning runs stay out of the paper's numbers."
+    """With an Optuna study (both arms) and lr-grid run folders beside the paper's runs: the contour, the lr-grid lines
+    and the best-per-density table; tuning runs stay out of the paper's numbers."""
     from balance_sparse.tune import tune, load_tuning, best_trials
 
     runs = tmp_path / "runs"

@@ -4,7 +4,6 @@ No GPU reaches this project, so these are the only runs of the CUDA code paths b
 speed settings are taken from `RunSettings.resolved("cuda", ...)`, so the matrix follows the defaults if they change.
 """
 
-import os
 import numpy as np, pandas as pd, pytest, torch
 from balance_sparse import fit, wrn, Masking
 from balance_sparse.models import small_dense
@@ -109,7 +108,7 @@ def test_dataloader_pipeline_with_cuda_defaults(tmp_path):
     assert np.isfinite(df[["train_loss", "test_loss", "tau"]].values).all()
 
 
-@pytest.mark.skipif(not os.environ.get("RUN_SLOW"), reason="slow: torch.compile on the CPU (make test-slow)")
+@pytest.mark.slow  # torch.compile on the CPU
 def test_compile_on_cpu():
     _, compiled = run("rigl", True, False, compile=True)
     _, eager = run("rigl", True, False)

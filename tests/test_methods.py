@@ -3,9 +3,9 @@ nbs/train.ipynb (CIFAR-10 file format, authors' recipe) and `make eval`; the lot
 
 import json
 import pandas as pd, pytest, torch
-from conftest import papermill, quadrant_data
+from conftest import papermill_all, quadrant_data
 from balance_sparse import fit, wrn
-from balance_sparse.data import write_fake_cifar
+from balance_sparse.datasets import write_fake_cifar
 from balance_sparse.evaluate import evaluate_run
 
 
@@ -32,9 +32,14 @@ def matrix_runs(tmp_path_factory):
         "data_dir",
         tmp / "data",
     )
-    for method in ("pruning", "lottery", "small_dense", "snfs"):  # lottery after the run it needs
-        extra = ("mask_from", tmp / "pruning") if method == "lottery" else ()
-        papermill(tmp / f"{method}.ipynb", *common, "method", method, "run_dir", tmp / method, *extra)
+    for methods in (("pruning", "small_dense"), ("lottery", "snfs")):  # two at a time; lottery after the run it needs
+        papermill_all(
+            [
+                (tmp / f"{m}.ipynb", *common, "method", m, "run_dir", tmp / m)
+                + (("mask_from", tmp / "pruning") if m == "lottery" else ())
+                for m in methods
+            ]
+        )
     return {m: tmp / m for m in ("pruning", "lottery", "small_dense", "snfs")}, tmp / "data"
 
 

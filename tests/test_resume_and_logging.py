@@ -85,6 +85,8 @@ def test_one_writer_per_folder_and_a_killed_holder_does_not_block_the_resume(tmp
     a = train(tmp_path, run_dir, epochs)
     wait_rows(a, run_dir, 1)
     assert a.poll() is None, "the first run ended before a second could start: make it longer"
+    # paused (it keeps its lock) while the second starts: that takes seconds of imports, as long as a whole quiet run
+    a.send_signal(signal.SIGSTOP)
     config = (run_dir / "config.json").read_text()
     b = train(tmp_path, run_dir, epochs)
     out, _ = b.communicate(timeout=120)  # the same run, started twice
@@ -94,6 +96,7 @@ def test_one_writer_per_folder_and_a_killed_holder_does_not_block_the_resume(tmp
         out
     )
     assert (run_dir / "config.json").read_text() == config  # the second wrote nothing
+    a.send_signal(signal.SIGCONT)
     assert a.poll() is None  # and the first trains on
     a.send_signal(signal.SIGKILL)
     a.wait()  # its lock dies with it

@@ -85,6 +85,9 @@ def test_gpus_runs_exactly_the_sequential_sweep_one_job_per_slot(workdir):
     assert mtimes == {f: (workdir / f / "train.ipynb").stat().st_mtime for f in folders}
 
 
+# slow: three real sweeps through make (3 trainings, about a minute); nbs/14b_slurm.ipynb tests the same submit, skip
+# and resubmit logic through submitit's local executor on quick fake jobs in `make test`
+@pytest.mark.slow
 def test_slurm_through_submitits_local_executor(workdir):
     r = make("demo", "SLURM=local", "WAIT=yes", "TIME=30", "DENSITY=0.5", "EPOCHS=1", cwd=workdir)
     assert r.returncode == 0, r.out[-3000:]
@@ -189,6 +192,12 @@ def test_matrix_full_gathers_one_job_list(workdir):
     assert lines.index(next(l for l in lines if "/pruning-erk-base/" in l)) < lines.index(
         next(l for l in lines if "/lottery-erk-base/" in l)
     )
+
+
+# slow: 18 sub-makes, each starting Python (and torch) to check its values: most of a minute on 2 cores; the test above
+# checks the same single job list through make -n
+@pytest.mark.slow
+def test_matrix_full_status_is_gathered_by_the_sub_makes(workdir):
     st = make("status", "SWEEP=cifar10 MATRIX=full", "DENSITY=0.1", cwd=workdir)  # really gathered by the sub-makes
     assert (
         st.returncode == 0
@@ -211,7 +220,8 @@ def test_matrix_full_gathers_one_job_list(workdir):
         ),
         (
             ["SLURM=local", "PARTITION=gpu a100"],
-            "PARTITION must be a Slurm partition name (letters, digits, _ . -; several separated by commas), got 'gpu a100'",
+            "PARTITION must be a Slurm partition name (letters, digits, _ . -; several separated by commas), "
+            "got 'gpu a100'",
         ),
         (
             ["SLURM=local", "GPUS_PER_JOB=two"],

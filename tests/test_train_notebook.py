@@ -1,6 +1,6 @@
 """nbs/train.ipynb under papermill: the quick preset end to end, and each way it must refuse to run."""
 
-import json
+import json, shutil
 import nbformat, pandas as pd, pytest, torch
 from conftest import papermill, read_json, DEMO_DENSITIES, DEMO_EPOCHS, TRAIN_NB
 from balance_sparse.train import METRIC_COLUMNS
@@ -30,7 +30,8 @@ def test_demo_runs_complete(demo_runs):
 
 
 def test_rerun_returns_the_finished_run(demo_runs, tmp_path):
-    d = next(demo_runs.glob("digits/rigl-erk-base/density0.2/seed0"))
+    d = tmp_path / "run"  # a copy: other tests read the shared runs, under pytest-xdist at the same time
+    shutil.copytree(next(demo_runs.glob("digits/rigl-erk-base/density0.2/seed0")), d)
     before = (d / "metrics.csv").read_text()
     papermill(
         tmp_path / "again.ipynb",
@@ -128,7 +129,8 @@ def test_correction_no_trains_the_baseline(tmp_path):
 
 
 def test_notebook_defaults_are_the_run_settings_defaults():
-    "Every setting in the parameters cell is None (filled from the preset, the dataset, then RunSettings) or RunSettings' own default; only the recipe differs on purpose."
+    """Every setting in the parameters cell is None (filled from the preset, the dataset, then RunSettings) or
+    RunSettings' own default; only the recipe differs on purpose."""
     import ast
     from balance_sparse.settings import RunSettings
 
