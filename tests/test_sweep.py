@@ -43,6 +43,21 @@ def run_dir_of(cmd):
     return shlex.split(cmd)[shlex.split(cmd).index("run_dir") + 1]
 
 
+def test_gpus_lists_exactly_the_sequential_sweep(workdir):
+    "The first part of the test below, without its real runs: GPUS queues the sequential sweep's commands."
+    seq = make("-n", "demo", *DEMO, cwd=workdir)
+    par = make("-n", "demo", "GPUS=a,b", *DEMO, cwd=workdir)
+    assert seq.returncode == par.returncode == 0, seq.out + par.out
+    commands = sequential_commands(seq.stdout)
+    assert len(commands) == 4 and queued_commands(par.stdout) == commands  # the same runs, the same commands
+    assert (
+        par.stdout.strip().splitlines()[-2].endswith("--gpus 'a,b'") and not (workdir / "runs").exists()
+    )  # -n ran nothing
+
+
+# slow: 4 real trainings on 2 slots, then the sweep again (about a minute on 2 cores); the test above checks the
+# commands, and nbs/14a_sweep.ipynb the runner (slots, one job per slot at a time, skips, the record) on quick fake jobs
+@pytest.mark.slow
 def test_gpus_runs_exactly_the_sequential_sweep_one_job_per_slot(workdir):
     seq = make("-n", "demo", *DEMO, cwd=workdir)
     par = make("-n", "demo", "GPUS=a,b", *DEMO, cwd=workdir)
