@@ -171,8 +171,22 @@ def write_fake_cifar(
     return folder
 
 # %% ../nbs/05a_datasets.ipynb #3c07557c
+_DATA_DIR_OPTION = "{data_dir option}"  # where the message names the option that points at the data folder
+
+
 class DataNotFoundError(FileNotFoundError):
-    "A dataset's files are not on disk and could not be downloaded."
+    """A dataset's files are not on disk and could not be downloaded. The message names the option that points at the
+    data folder as `option` (Python's `data_dir=`); `named(option)` is the same error for a caller that spells it
+    otherwise (`DATA_DIR=` for the Makefile, `--data-dir` on a command line)."""
+
+    def __init__(self, message: str = "", option: str = "data_dir="):
+        self.template, self.option = message, option
+        super().__init__(message.replace(_DATA_DIR_OPTION, option))
+
+    def named(self, option: str) -> "DataNotFoundError":
+        e = DataNotFoundError(self.template, option)
+        e.__cause__ = self.__cause__
+        return e
 
 
 def _read_pickle(path):
@@ -264,7 +278,7 @@ def load_cifar(
             f"{spec['title']} not found: expected the folder {folder.resolve()}/ with files "
             f"{', '.join(expected)} (missing: {', '.join(missing())}). Download {spec['archive']} from "
             f"https://www.cs.toronto.edu/~kriz/cifar.html and extract it into {data_dir.resolve()}/ "
-            f"(it unpacks to {spec['folder']}/), pass data_dir= pointing at the directory that contains "
+            f"(it unpacks to {spec['folder']}/), pass {_DATA_DIR_OPTION} pointing at the directory that contains "
             f"{spec['folder']}/, or run once with network access and download=True."
         )
         if cause is not None:

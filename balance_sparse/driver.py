@@ -4,16 +4,18 @@
 
 # %% ../nbs/11_driver.ipynb #fd02ea9d
 from __future__ import annotations
-import os
-from .settings import RunSettings, parse_bool
+import os, sys
+from pathlib import Path
+from .settings import RunSettings, parse_bool, check_cli as check_settings_cli
 from .datasets import DATASETS, AUTHORS_NORMALIZATION, load_dataset
 from .models import get_model, small_dense
-from .train import resolve_device, fit
+from .train import fit
 import dataclasses, torch
 
 # %% auto #0
 __all__ = ['PRESETS', 'DATASET_DEFAULTS', 'METHOD_DEFAULTS', 'DRIVER_DEFAULTS', 'reject_unknown_parameters', 'default_run_dir',
-           'train_parameters', 'load_run_data', 'build_model', 'make_first_snapshot', 'run_config', 'train_run']
+           'check_device', 'check_run_dir', 'train_parameters', 'check_cli', 'main', 'load_run_data', 'build_model',
+           'make_first_snapshot', 'run_config', 'train_run']
 
 # %% ../nbs/11_driver.ipynb #871bb9c2
 def _public(names) -> list[str]:
@@ -55,16 +57,60 @@ def _none(v):
     return v is None or (isinstance(v, str) and v.strip().lower() in _NONE)
 
 
-def default_run_dir(dataset: str, s: RunSettings, multiplier: int = 1) -> str:
-    """runs/{dataset}/[Mx-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-clean]/density{d}/seed{s}: the
-    folder the Makefile and train.ipynb use."""
+def default_run_dir(dataset: str, s: RunSettings, multiplier: int = 1, default_epochs: int | None = None) -> str:
+    """runs/{dataset}/[Mx-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-clean][-e{n}]/density{d}/seed{s}:
+    the folder the Makefile and train.ipynb use; -e{n} when the run trains n epochs (before the multiplier) and
+    `default_epochs` is another number, so that a shorter try never lands in the full run's folder."""
     tag, m = ("" if s.recipe == "authors" else f"-{s.recipe}"), ("" if multiplier == 1 else f"{multiplier}x-")
     mode = "" if not s.correction or s.correction_mode in (None, "faithful") else f"-{s.correction_mode}"
     frac = "" if not s.correction or s.stats_fraction in (None, 1) else f"-sf{s.stats_fraction}"
+    n = s.epochs // multiplier
+    ep = "" if default_epochs is None or n == default_epochs else f"-e{n}"
     return (
-        f"runs/{dataset}/{m}{s.method}-{s.init}-{'agc' if s.correction else 'base'}{mode}{frac}{tag}/density{s.density}"
-        f"/seed{s.seed}"
+        f"runs/{dataset}/{m}{s.method}-{s.init}-{'agc' if s.correction else 'base'}{mode}{frac}{tag}{ep}"
+        f"/density{s.density}/seed{s.seed}"
     )
+
+
+def check_device(device, name: str = "device", here: bool = True) -> str | None:
+    """`device` as a driver takes it: None (CUDA if available), cpu, cuda or cuda:N; with `here`, also one this machine
+    has (`False` for runs that execute elsewhere, e.g. Slurm jobs). One line naming `name` otherwise."""
+    if _none(device):
+        return None
+    try:
+        dev = torch.device(str(device).strip())
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"{name} must be cpu, cuda or cuda:N (unset: CUDA if available), got {device!r}")
+    if not here:
+        return str(dev)
+    n = torch.cuda.device_count() if dev.type == "cuda" and torch.cuda.is_available() else 0
+    if dev.type == "cuda" and (n == 0 or (dev.index or 0) >= n):
+        has = "no CUDA GPU" if n == 0 else f"{n} CUDA GPU(s), cuda:0 to cuda:{n - 1},"
+        raise ValueError(
+            f"{name} must be a device this machine has: got {device!r}, but torch {torch.__version__} sees {has} here "
+            "(cpu, or unset)"
+        )
+    return str(dev)
+
+
+def check_run_dir(run_dir):
+    """`run_dir` if a run can use it as its folder: a new folder, or an existing one (to resume); one line naming it
+    when it is not a path, or when it or a folder above it exists as something other than a folder."""
+    if not isinstance(run_dir, (str, os.PathLike)) or not str(run_dir).strip():
+        raise ValueError(f"run_dir must be a folder path or None, got {run_dir!r}")
+    p = Path(run_dir).expanduser()
+    for q in (p, *p.parents):
+        if q.exists() or q.is_symlink():
+            if not q.is_dir():
+                where = "" if q == p else f": {str(q)!r} above it is not a folder"
+                raise ValueError(
+                    f"run_dir must be a folder (a new one, or a run's folder to resume) or None, got "
+                    f"{str(run_dir)!r}{where or ', which exists and is not a folder'}"
+                )
+            break
+    return run_dir
 
 
 def train_parameters(params: dict) -> tuple[RunSettings, dict]:
@@ -99,7 +145,7 @@ def train_parameters(params: dict) -> tuple[RunSettings, dict]:
     if not isinstance(o["data_dir"], (str, os.PathLike)) or not str(o["data_dir"]).strip():
         raise ValueError(f"data_dir must be a folder path, got {o['data_dir']!r}")
     o["wandb"] = parse_bool(o["wandb"], "wandb")
-    o["device"] = None if _none(o["device"]) else str(resolve_device(o["device"]))
+    o["device"] = check_device(o["device"])
     s = RunSettings(**{k: v for k, v in params.items() if k not in DRIVER_DEFAULTS})
     m = o["multiplier"]
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
@@ -118,13 +164,37 @@ def train_parameters(params: dict) -> tuple[RunSettings, dict]:
             if s.row(row) == "authors":
                 print(f"note: the authors' code has no {row} for {o['dataset']}: it {what} ({row}='clean')")
                 s = s.replace(**{row: "clean"})
+    n = PRESETS.get(preset, {}).get("epochs", RunSettings().epochs)  # the preset's epochs, else the paper's
     if s.method == "lottery" and s.mask_from is None:  # the matching pruning run: same everything but the method
-        s = s.replace(mask_from=default_run_dir(o["dataset"], s.replace(method="pruning"), m))
-    if _none(o["run_dir"]):
-        o["run_dir"] = default_run_dir(o["dataset"], s, m)
-    elif not isinstance(o["run_dir"], (str, os.PathLike)):
-        raise ValueError(f"run_dir must be a folder path or None, got {o['run_dir']!r}")
+        s = s.replace(mask_from=default_run_dir(o["dataset"], s.replace(method="pruning"), m, n))
+    o["run_dir"] = check_run_dir(default_run_dir(o["dataset"], s, m, n) if _none(o["run_dir"]) else o["run_dir"])
     return s, o
+
+
+def check_cli(
+    args: list[str],  # `name=v1,v2,...`: RunSettings fields (as `settings.check_cli`), and DEVICE (or device)
+    here: bool = True,  # False: the runs execute elsewhere (Slurm jobs), so a device is checked for its form only
+) -> list[str]:
+    "The Makefile's check before a sweep's first run: the error lines in the order of `args` (none: all valid)."
+    errors = []
+    for a in args:
+        name, eq, value = a.partition("=")
+        if eq and name.lower() == "device":
+            try:
+                check_device(value, name, here)
+            except ValueError as e:
+                errors.append(str(e))
+        else:
+            errors += check_settings_cli([a])
+    return errors
+
+
+def main(args=None):
+    "Command line (the Makefile): exit 1 with one line per bad value; `--elsewhere` as `check_cli(here=False)`."
+    args = sys.argv[1:] if args is None else list(args)
+    errors = check_cli([a for a in args if a != "--elsewhere"], here="--elsewhere" not in args)
+    if errors:
+        sys.exit("\n".join(errors))
 
 # %% ../nbs/11_driver.ipynb #0a4981df
 def load_run_data(dataset: str, data_dir, s: RunSettings):

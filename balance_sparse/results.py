@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_results.ipynb #1cd24151
 from __future__ import annotations
-import json, math, re
+import importlib.resources, io, json, math, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -13,11 +13,14 @@ from .settings import RunSettings, SPEED_SETTINGS
 # %% auto #0
 __all__ = ['CONFIG_COLUMNS', 'SETTING', 'LAYOUT', 'CORRECTION_ONLY', 'RUN_EXTRAS', 'SHOWN', 'RUN_COLUMNS', 'OTHER_COLUMNS',
            'RESULT_COLUMNS', 'MIN_SEEDS', 'DENSITY_RTOL', 'EPOCHS_COLUMNS', 'SEED_EPOCHS_COLUMNS', 'MD_HEAD',
-           'METHOD_NAMES', 'INIT_NAMES', 'MATRIX_KEY', 'MATRIX_CELL_COLUMNS', 'SIDES', 'NO_RUNS', 'run_multiplier',
-           'correction_variant', 'layout_problem', 'run_settings', 'settings_labels', 'load_runs', 'n_note',
-           'final_rows', 'check_seeds', 'off_target', 'results_table', 'seed_epochs_to_accuracy', 'epochs_to_accuracy',
-           'density_text', 'method_text', 'results_markdown', 'method_name', 'init_name', 'density_column',
-           'matrix_order', 'accuracy_cell', 'matrix_cells', 'matrix_table', 'matrix_markdown']
+           'PUBLISHED_HEAD', 'METHOD_NAMES', 'INIT_NAMES', 'MATRIX_KEY', 'MATRIX_CELL_COLUMNS', 'SIDES', 'NO_RUNS',
+           'PUBLISHED_FILE', 'PUBLISHED_COLUMNS', 'SPREAD_KINDS', 'NO_PUBLISHED', 'NOT_CHECKED', 'BESIDE_COLUMNS',
+           'run_multiplier', 'correction_variant', 'layout_problem', 'run_settings', 'settings_labels', 'load_runs',
+           'n_note', 'final_rows', 'check_seeds', 'off_target', 'results_table', 'seed_epochs_to_accuracy',
+           'epochs_to_accuracy', 'density_text', 'method_text', 'results_markdown', 'method_name', 'init_name',
+           'density_column', 'matrix_order', 'accuracy_cell', 'matrix_cells', 'matrix_table', 'matrix_markdown',
+           'load_published', 'published_se', 'z_score', 'published_for', 'published_beside', 'published_text',
+           'published_cell', 'published_notes']
 
 # %% ../nbs/10_results.ipynb #c0b4ccbf
 CONFIG_COLUMNS = [
@@ -152,11 +155,13 @@ def _share_baselines(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([metrics, base.merge(other, on=key, how="inner")[metrics.columns]], ignore_index=True)
 
 # %% ../nbs/10_results.ipynb #5ab4bb29
-LAYOUT = "{dataset}/[{M}x-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-{recipe}]/density{d}/seed{s}"
+LAYOUT = (
+    "{dataset}/[{M}x-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-{recipe}][-e{n}]/density{d}/seed{s}"
+)
 _ARM_DIR = re.compile(
     r"(?:(?P<mult>\d+)x-)?(?P<method>[a-z_]+)-(?P<init>[a-z]+)-(?P<arm>base|agc"
     r"(?:-(?P<mode>replay|same_batches))?(?:-sf(?P<sf>\d*\.?\d+(?:e-?\d+)?))?)"
-    r"(?:-(?P<recipe>[a-z]+))?"
+    r"(?:-(?P<recipe>[a-z]+))?(?:-e(?P<epochs>\d+))?"  # -e{n}: n epochs (before the multiplier), not the default
 )
 
 
@@ -191,6 +196,8 @@ def layout_problem(
         "density": _num(dens[1]),
         "seed": int(seed[1]),
     }
+    if arm["epochs"]:  # -e{n}: the run's own number of epochs, before the 2×/3× multiplier
+        folder["epochs"] = int(arm["epochs"]) * folder["multiplier"]
     config = {
         "dataset": cfg.get("dataset"),
         "multiplier": run_multiplier(cfg, rel),
@@ -201,6 +208,8 @@ def layout_problem(
         "density": _num(cfg.get("density")),
         "seed": _num(cfg.get("seed"), int),
     }
+    if arm["epochs"]:
+        config["epochs"] = _num(cfg.get("epochs"), int)
     if corr and folder["correction"]:  # how the correction was computed
         folder |= {"correction_mode": arm["mode"] or "faithful", "stats_fraction": _num(arm["sf"] or 1)}
         config |= {
@@ -763,15 +772,24 @@ MD_HEAD = [
 ]
 
 
+PUBLISHED_HEAD = "published test acc (%): Δ = ours − published, z"  # the column `published` adds
+
+
 def results_markdown(
     table: pd.DataFrame,  # from `results_table`
+    published: pd.DataFrame | None = None,  # from `load_published`: adds the published numbers beside each row
 ) -> str:
-    "`results_table` as a Markdown table (n, accuracy % mean ± sd, gain pp ± SE only with n ≥ 2 per arm), with notes."
+    """`results_table` as a Markdown table (n, accuracy % mean ± sd, gain pp ± SE only with n ≥ 2 per arm), with notes;
+    with `published`, a last column of the published numbers of each row's setting (see below)."""
+    head = MD_HEAD + ([PUBLISHED_HEAD] if published is not None else [])
     lines = [
-        "| " + " | ".join(MD_HEAD) + " |",
-        "|" + "|".join("---" if i < 5 or i in (7, 11) else "---:" for i in range(len(MD_HEAD))) + "|",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join("---" if i < 5 or i in (7, 11) or i >= len(MD_HEAD) else "---:" for i in range(len(head))) + "|",
     ]
-    lines += ["| " + " | ".join(_fmt_row(r)) + " |" for r in table.to_dict("records")]
+    lines += [
+        "| " + " | ".join(_fmt_row(r) + ([published_cell(r, published)] if published is not None else [])) + " |"
+        for r in table.to_dict("records")
+    ]
     notes = []
     if len(table) and (table.n_seeds < MIN_SEEDS).any():
         notes.append(
@@ -801,6 +819,8 @@ def results_markdown(
             f"where it is further than {DENSITY_RTOL:.0%} from the nominal density: these runs are not at "
             f"that density."
         )
+    if published is not None:
+        notes += published_notes(table, published)
     return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
 
 # %% ../nbs/10_results.ipynb #10ac0f35
@@ -990,3 +1010,277 @@ def matrix_markdown(
             ]
         docs[ds] = "\n".join(parts) + "\n"
     return docs
+
+# %% ../nbs/10_results.ipynb #aea3b473
+PUBLISHED_FILE = "published.csv"  # in the package folder, installed with it (MANIFEST.in)
+PUBLISHED_COLUMNS = [
+    "source_key",
+    "source_short",
+    "source",
+    "url",
+    "where",
+    "checked",
+    "kind",
+    "dataset",
+    "model",
+    "method",
+    "init",
+    "multiplier",
+    "density",
+    "epochs",
+    "seeds",
+    "quantity",
+    "value",
+    "spread",
+    "spread_kind",
+    "train_flops_x_dense",
+    "test_flops_x_dense",
+    "setting_differences",
+    "notes",
+]
+_PUB_NUMBERS = [
+    "multiplier",
+    "density",
+    "epochs",
+    "seeds",
+    "value",
+    "spread",
+    "train_flops_x_dense",
+    "test_flops_x_dense",
+]
+SPREAD_KINDS = {
+    "sd": "sample standard deviation over the source's seeds",
+    "se": "standard error of the mean",
+    "unknown": "a ± whose meaning the source does not give",
+    "none": "no spread given",
+}
+NO_PUBLISHED = "—"
+NOT_CHECKED = "not checked"  # how `checked` begins for a number nobody here could check against its source
+BESIDE_COLUMNS = SETTING + [
+    "correction",
+    "n_seeds",
+    "test_acc_mean_%",
+    "test_acc_sd_%",
+    "source_key",
+    "source_short",
+    "published_%",
+    "published_spread",
+    "spread_kind",
+    "published_seeds",
+    "published_se",
+    "diff_pp",
+    "z",
+    "note",
+    "checked",
+    "setting_differences",
+]
+
+
+def _pub_problems(t: pd.DataFrame) -> list[str]:
+    "Why rows of the published table are unusable (line numbers as in the CSV file, header = line 1)."
+    out = []
+    for line, r in enumerate(t.to_dict("records"), start=2):
+        out += [
+            f"line {line}: no {c}"
+            for c in ("source_key", "source_short", "source", "url", "where", "checked")
+            if not r[c].strip()
+        ]
+        if r["kind"] not in ("result", "claim"):
+            out.append(f"line {line}: kind {r['kind']!r} is neither 'result' nor 'claim'")
+        if r["spread_kind"] not in SPREAD_KINDS:
+            out.append(f"line {line}: spread_kind {r['spread_kind']!r} is not one of {', '.join(SPREAD_KINDS)}")
+        elif math.isnan(r["spread"]) != (r["spread_kind"] == "none"):
+            out.append(f"line {line}: spread {r['spread']} does not fit spread_kind {r['spread_kind']!r}")
+        if r["spread_kind"] == "sd" and not r["seeds"] >= 2:
+            out.append(f"line {line}: a standard deviation needs its number of seeds (≥ 2), got {r['seeds']}")
+        if math.isnan(r["value"]):
+            out.append(f"line {line}: no value")
+        if r["kind"] == "result":
+            out += [f"line {line}: a result needs its {c}" for c in ("dataset", "model", "method") if not r[c]]
+            out += [f"line {line}: a result needs its {c}" for c in ("density", "epochs") if math.isnan(r[c])]
+            if r["quantity"] != "test_acc_%":
+                out.append(f"line {line}: a result is a test accuracy in % ('test_acc_%'), got {r['quantity']!r}")
+    return out
+
+
+def load_published(
+    path=None,  # a CSV with `PUBLISHED_COLUMNS`; None: the package's published.csv
+) -> pd.DataFrame:
+    "The published numbers, one row per number with its source; refuses a row without a source or a known spread_kind."
+    if path is None:
+        text = importlib.resources.files("balance_sparse").joinpath(PUBLISHED_FILE).read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    t = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    missing = [c for c in PUBLISHED_COLUMNS if c not in t.columns]
+    if missing:
+        raise ValueError(f"{path or PUBLISHED_FILE} lacks the columns {missing}")
+    shown = {"value_text": t.value.str.strip(), "spread_text": t.spread.str.strip()}  # the source's own digits
+    for c in _PUB_NUMBERS:
+        t[c] = pd.to_numeric(t[c].str.strip().replace("", np.nan), errors="raise").astype(float)
+    problems = _pub_problems(t)
+    if problems:
+        raise ValueError(f"{path or PUBLISHED_FILE}: " + "; ".join(problems))
+    return t[PUBLISHED_COLUMNS].assign(**shown)
+
+
+def published_se(
+    spread: float,  # the ± of a published mean
+    kind: str,  # its `spread_kind`
+    seeds: float,  # the source's number of seeds (NaN: not given)
+) -> float:
+    "The standard error of a published mean: sd/√n for an sd over n seeds, the spread itself for an SE, else NaN."
+    if kind == "sd" and seeds >= 1:
+        return spread / math.sqrt(seeds)
+    return float(spread) if kind == "se" else math.nan
+
+
+def z_score(mean: float, sd: float, n: int, published: float, published_se: float) -> float:
+    "(mean − published) / √(sd²/n + published_se²); NaN unless n ≥ MIN_SEEDS with an sd and the published SE is known."
+    if n < MIN_SEEDS or not (np.isfinite(sd) and np.isfinite(published_se)):
+        return math.nan
+    den = math.sqrt(sd**2 / n + published_se**2)
+    return (mean - published) / den if den > 0 else math.nan
+
+
+def published_for(
+    published: pd.DataFrame,  # from `load_published`
+    dataset,
+    model_name,
+    method,
+    init,
+    density,
+    epochs=None,  # None: at any number of epochs
+) -> pd.DataFrame:
+    "The published results of this setting (a published `init` of '' fits any init)."
+    r = published[published.kind == "result"]
+    same = (r.dataset == dataset) & (r.model == model_name) & (r.method == method) & r.init.isin(["", init])
+    same &= np.isclose(r.density, float(density), rtol=1e-9, atol=0)
+    if epochs is not None:
+        same &= r.epochs == float(epochs)
+    return r[same]
+
+
+def _beside(r: dict, published: pd.DataFrame) -> list[dict]:
+    "The published results beside one row of `results_table` (none for a corrected row), with Δ and z."
+    if r["correction"]:
+        return []
+    n, mean, sd = int(r["n_seeds"]), r["test_acc_mean_%"], r["test_acc_sd_%"]
+    rows = []
+    epochs = math.nan if r.get("epochs") is None else r["epochs"]  # unknown length: like no other
+    for p in published_for(
+        published, r["dataset"], r["model_name"], r["method"], r["init"], r["density"], epochs
+    ).to_dict("records"):
+        se = published_se(p["spread"], p["spread_kind"], p["seeds"])
+        z = z_score(mean, sd, n, p["value"], se)
+        note = (
+            f"not compared (n={n}: a single run)" if n < MIN_SEEDS else "" if np.isfinite(z) else "no published spread"
+        )
+        rows.append(
+            {k: r.get(k) for k in SETTING + ["correction", "n_seeds", "test_acc_mean_%", "test_acc_sd_%"]}
+            | {
+                "source_key": p["source_key"],
+                "source_short": p["source_short"],
+                "published_%": p["value"],
+                "_value": p["value_text"],
+                "_spread": p["spread_text"],
+                "published_spread": p["spread"],
+                "spread_kind": p["spread_kind"],
+                "published_seeds": p["seeds"],
+                "published_se": se,
+                "diff_pp": mean - p["value"] if n >= MIN_SEEDS else math.nan,
+                "z": z,
+                "note": note,
+                "checked": p["checked"],
+                "setting_differences": p["setting_differences"],
+            }
+        )
+    return rows
+
+
+def published_beside(
+    table: pd.DataFrame,  # from `results_table`
+    published: pd.DataFrame | None = None,  # from `load_published` (None: the package's file)
+) -> pd.DataFrame:
+    """One row per baseline row of `table` × published result of the same dataset, model, method, init, density and
+    epochs: both means, Δ = ours − published (pp, n ≥ 2 only), z where both sides have a spread."""
+    published = load_published() if published is None else published
+    rows = [b for r in table.to_dict("records") for b in _beside(r, published)]
+    return pd.DataFrame(rows, columns=BESIDE_COLUMNS)
+
+
+def published_text(p: dict) -> str:
+    "A published number as its source gives it, then Δ and z: '93.1 ± 0.09 (sd, n=3) S 2021: Δ -0.10 pp, z = -0.79'."
+    spread = ""
+    if np.isfinite(p["published_spread"]):
+        seeds = f", n={p['published_seeds']:g}" if np.isfinite(p["published_seeds"]) else ""
+        spread = f" ± {p.get('_spread') or format(p['published_spread'], 'g')} ({p['spread_kind']}{seeds})"
+    mark = "†" if str(p["checked"]).startswith(NOT_CHECKED) else ""
+    head = f"{p.get('_value') or format(p['published_%'], 'g')}{spread} {p['source_short']}{mark}"
+    if not np.isfinite(p["diff_pp"]):
+        return f"{head}: {p['note']}"
+    z = f"z = {p['z']:+.2f}" if np.isfinite(p["z"]) else f"no z ({p['note']})"
+    return f"{head}: Δ {p['diff_pp']:+.2f} pp, {z}"
+
+
+def published_cell(
+    r: dict,  # a row of `results_table`
+    published: pd.DataFrame,  # from `load_published`
+) -> str:
+    """What results.md shows beside row `r`: its published numbers ('<br>' between sources), '—‡' for a corrected row,
+    '—' when nothing was published for it ('— (published at 250 epochs only)' when only the length differs)."""
+    if r["correction"]:
+        return NO_PUBLISHED + "‡"
+    found = _beside(r, published)
+    if found:
+        return "<br>".join(published_text(p) for p in found)
+    other = published_for(published, r["dataset"], r["model_name"], r["method"], r["init"], r["density"])
+    if len(other):
+        return f"{NO_PUBLISHED} (published at {', '.join(f'{e:g}' for e in sorted(set(other.epochs)))} epochs only)"
+    return NO_PUBLISHED
+
+
+def published_notes(
+    table: pd.DataFrame,  # from `results_table`
+    published: pd.DataFrame,  # from `load_published`
+) -> list[str]:
+    "The notes under results.md's table that explain its published column: formula, sources, setting differences."
+    notes, found = [], published_beside(table, published)
+    if len(found):
+        notes.append(
+            "published: a published mean test accuracy (%) for the same dataset, model, method, init, density and "
+            "epochs, ± its spread as the source gives it (sd over n seeds, or se); Δ = ours − published in "
+            f"percentage points where our row has n ≥ {MIN_SEEDS}; z = Δ / √(s²/n + SE_pub²), SE_pub = sd_pub/√n_pub, "
+            "where both sides have a spread. |z| < 2: no detectable difference (with 3 seeds a side the SEs are "
+            "rough)."
+        )
+        if found.checked.str.startswith(NOT_CHECKED).any():
+            notes.append("†: as stated in issue 20, not checked against the source.")
+        src = published.drop_duplicates("source_key").set_index("source_key")
+        for key in dict.fromkeys(found.source_key):
+            s = src.loc[key]
+            notes.append(f"{s.source_short}: {s.source}, {s.url}.")
+        for who, f in found.groupby("source_short", sort=False):  # what all its rows share, then row by row
+            parts = {
+                f"{method_name(p['method'])}-{init_name(p['init'])}, density {p['density']:g}, {p['epochs']} epochs": [
+                    c.strip() for c in p["setting_differences"].split(";")
+                ]
+                for p in f.to_dict("records")
+            }
+            common = [c for c in next(iter(parts.values())) if all(c in cs for cs in parts.values())]
+            own = [f"{label}: {'; '.join(c for c in cs if c not in common)}" for label, cs in parts.items()]
+            notes.append(
+                f"Where {who}'s setting differs from ours: {'; '.join(common)}."
+                + "".join(f" {o}." for o in own if not o.endswith(": "))
+            )
+    if len(table) and table.correction.astype(bool).any():
+        claims = published[published.kind == "claim"]
+        said = "; ".join(
+            f"{c.quantity.split(',')[0]}: up to {c.value_text} % ({c.source_short}, {c.where})"
+            for c in claims.itertuples()
+        )
+        notes.append(
+            "‡: no published run with the correction sets a number for one of our settings; the paper reproduced "
+            f"here states only claims over all its experiments — {said} — which are not compared with any row."
+        )
+    return notes

@@ -4,17 +4,18 @@
 
 # %% ../nbs/08_runs.ipynb #1b2a41e0
 from __future__ import annotations
-import fcntl, hashlib, json, math, os, signal, socket, tempfile, threading, time, warnings
+import fcntl, hashlib, io, json, math, os, signal, socket, sys, tempfile, threading, time, warnings
 from typing import Callable
 from pathlib import Path
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
+from tqdm.std import tqdm as text_tqdm
 
 # %% auto #0
 __all__ = ['STATUSES', 'HEARTBEAT_RESERVE', 'HEARTBEAT_STALE', 'atomic_write', 'write_json', 'read_json', 'data_fingerprint',
-           'proc_start', 'pid_alive', 'CheckpointError', 'RunLocked', 'RunWriteError', 'RunFolder', 'StopTraining',
-           'Terminated', 'RunRecord']
+           'proc_start', 'pid_alive', 'CheckpointError', 'RunLocked', 'RunWriteError', 'RunFolder', 'kernel_terminal',
+           'Progress', 'StopTraining', 'Terminated', 'RunRecord']
 
 # %% ../nbs/08_runs.ipynb #b30a5d43
 def _umask() -> int:
@@ -447,6 +448,74 @@ def _ago(seconds: float) -> str:
         else f"{s / 86400:.1f} days"
     )
 
+# %% ../nbs/08_runs.ipynb #2240637d
+def kernel_terminal():
+    """A text stream to the terminal of a notebook run by papermill (the stderr its kernel inherited), or None: outside
+    a kernel (plain Python writes to that terminal already) and in a kernel of a Jupyter server."""
+    err = sys.stderr
+    if not type(err).__module__.startswith("ipykernel") or os.environ.get("JPY_SESSION_NAME"):
+        return None
+    for stream in (err, sys.__stderr__):  # the kernel's own stderr when it does not capture file descriptors
+        try:
+            return os.fdopen(os.dup(stream.fileno()), "w", buffering=1, encoding="utf-8", errors="replace")
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            continue
+    return None
+
+
+class Progress:
+    "A bar and a line per epoch where the run is watched: the notebook or console, and papermill's terminal."
+
+    def __init__(self, on: bool = True, terminal=None):
+        self.on, self.bars = on, []
+        self.terminal = (terminal if terminal is not None else kernel_terminal()) if on else None
+        self._tty = bool(self.terminal is not None and self.terminal.isatty())
+
+    def line(self, text: str):
+        "A line that stays: in the output (beside the bar) and on the terminal."
+        if self.on:
+            tqdm.write(text)
+            if self.terminal is not None:
+                text_tqdm.write(text, file=self.terminal)
+
+    def bar(self, iterable, total: int, desc: str):
+        "Iterate over `iterable` with a bar (`total` items) in every place; the bars go when it ends."
+        self.close()
+        if not self.on:
+            return iterable
+        self.bars = [tqdm(total=total, desc=desc, leave=False, mininterval=1.0)]
+        if self.terminal is not None:
+            interval = 1.0 if self._tty else 30.0  # a log file gets a redraw every 30 s, not every second
+            self.bars.append(
+                text_tqdm(total=total, desc=desc, leave=False, file=self.terminal, mininterval=interval, position=0)
+            )
+        return self._counted(iterable)
+
+    def _counted(self, iterable):
+        for item in iterable:
+            yield item
+            for b in self.bars:
+                b.update()
+        self.close()
+
+    def show(self, **values):
+        "Numbers beside the bars (e.g. the running loss and τ), drawn with the bars' next redraw."
+        for b in self.bars:
+            b.set_postfix(values, refresh=False)
+
+    def close(self):
+        "Take the bars down (the end of an epoch, or of the run)."
+        for b in self.bars:
+            b.close()
+        self.bars = []
+
+    def end(self):
+        "Close the bars and the terminal stream (the end of the run)."
+        self.close()
+        if self.terminal is not None:
+            self.terminal.close()
+            self.terminal = None
+
 # %% ../nbs/08_runs.ipynb #ff66d6b0
 class StopTraining(Exception):
     "Raised inside `fit` to end a session early (`stop_after_steps`)."
@@ -511,20 +580,23 @@ class RunRecord:
 
     def __enter__(self):
         "Check the folder holds this run, take it (lock), and see whether it is already complete."
+        self.out = Progress(self.progress)  # bars and lines in the notebook, and on papermill's terminal
         if self.folder is not None:
             self.folder.check_identity(self.identity)  # a run folder belongs to one run
         if self.own is not None:
             self.own.lock()  # one writer per run folder, or one line naming the holder
         try:
             if self.folder is not None and self.folder.status() == "complete":  # a finished run is not trained again
-                if self.progress:
-                    print(f"{self.folder.path} is complete; returning its metrics (delete the folder to train again)")
+                self.out.line(
+                    f"{self.folder.path} is complete; returning its metrics (delete the folder to train again)"
+                )
                 self.rows = self.folder.load_checkpoint(map_location="cpu")["rows"]
                 self.complete, self.status = True, "complete"
                 if self.own is not None:
                     self.own.write_metrics(self.rows, self.columns)  # heals a deleted or damaged metrics.csv
         except BaseException:
             self.unlock()
+            self.out.end()
             raise
         if self.world_size > 1 and threading.current_thread() is threading.main_thread():
             self._sigterm = signal.signal(signal.SIGTERM, _terminated)  # torchrun ends the others with SIGTERM
@@ -540,8 +612,7 @@ class RunRecord:
         if ck is not None:
             load(ck)
             self.rows, self.epoch, self.step, self.seconds = ck["rows"], ck["epoch"], ck["step"], ck["seconds"]
-            if self.progress:
-                print(f"resuming {self.folder.path} at epoch {self.epoch}/{self.epochs} (step {self.step})")
+            self.out.line(f"resuming {self.folder.path} at epoch {self.epoch}/{self.epochs} (step {self.step})")
         self.first_epoch, self.first_step, self.seconds_before = self.epoch, self.step, self.seconds
         if self.own is not None:
             self.own.start(self.config, self.rows, self.columns)
@@ -556,19 +627,11 @@ class RunRecord:
 
     def bar(self, batches, total: int, epoch: int):
         "The epoch's progress bar over `batches` (silent without `progress`)."
-        self._bar = tqdm(
-            batches,
-            total=total,
-            desc=f"epoch {epoch + 1}/{self.epochs}",
-            leave=False,
-            disable=not self.progress,
-            mininterval=1.0,
-        )
-        return self._bar
+        return self.out.bar(batches, total, f"epoch {epoch + 1}/{self.epochs}")
 
     def show(self, **values):
         "Numbers beside the bar (e.g. the running loss and τ)."
-        self._bar.set_postfix(**values)
+        self.out.show(**values)
 
     def elapsed(self) -> float:
         "Training seconds of the whole run: earlier sessions' and this one's."
@@ -592,11 +655,11 @@ class RunRecord:
                 raise
         if self.wb is not None:
             self.wb.log(row, step=self.step)
-        if self.progress:
-            tqdm.write(
-                f"epoch {row['epoch']:>3}/{self.epochs}  loss {row['train_loss']:.4f}  "
-                f"acc {row['train_acc']:.4f}{evals}  {self.seconds:.1f}s"
-            )
+        self.out.close()
+        self.out.line(
+            f"epoch {row['epoch']:>3}/{self.epochs}  loss {row['train_loss']:.4f}  "
+            f"acc {row['train_acc']:.4f}{evals}  {self.seconds:.1f}s"
+        )
 
     def finish(self, status: str, writer=None, **extra):
         "final.json (by `writer`, default the owner), the end of W&B; the status is `fit`'s too."
@@ -647,6 +710,7 @@ class RunRecord:
             if self._sigterm is not None:
                 signal.signal(signal.SIGTERM, self._sigterm)
             self.unlock()
+            self.out.end()
 
     def metrics(self) -> pd.DataFrame:
         "`fit`'s return: one row per epoch; `.attrs['status']` is the word final.json and `make status` use."

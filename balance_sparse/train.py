@@ -548,7 +548,7 @@ def fit(
     mean=None,  # per-channel normalisation for uint8 images; default: train statistics
     std=None,
     wandb: bool = False,  # also log to Weights & Biases (honours WANDB_MODE)
-    progress: bool = True,  # tqdm bar per epoch and a summary line per epoch
+    progress: bool = True,  # a bar and a line per epoch; also on the terminal of papermill (`runs.Progress`)
     log_every: int = 50,  # steps between progress-bar updates (each one reads the loss: a sync)
     stop_after_steps: int | None = None,  # end this session after that many steps (resume later)
     config: dict | None = None,  # extra entries for config.json (dataset, model name, ...)

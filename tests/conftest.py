@@ -23,8 +23,8 @@ def papermill(out_nb, *params, check=True):
         PAPERMILL + [str(TRAIN_NB), str(out_nb), *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+        env={k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} | {"PYTHONUNBUFFERED": "1"},
+    )  # without pytest's marker, whose presence changes how ipykernel captures output: the kernel a user gets
     r.stdout = r.stdout + r.stderr
     if check and r.returncode != 0:
         raise AssertionError(f"papermill failed ({r.returncode}):\n{r.stdout[-4000:]}")
@@ -80,7 +80,8 @@ def _build_demo_runs(runs):
                     run_dir,
                 )
             )
-    papermill_all(jobs)
+    for job, r in zip(jobs, papermill_all(jobs)):  # what each papermill command printed to its terminal
+        (job[0].parent / "terminal.log").write_text(r.stdout)
 
 
 def read_json(p):

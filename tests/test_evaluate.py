@@ -5,11 +5,11 @@ import json, shutil, subprocess, sys
 import pandas as pd, pytest, torch
 from conftest import papermill, ROOT
 from balance_sparse.datasets import write_fake_cifar
-from balance_sparse.evaluate import evaluate_run, main
+from balance_sparse.evaluation import evaluate_run, main
 from balance_sparse.flops import dense_flops
 from balance_sparse.models import get_model
 
-MAKE_EVAL = [sys.executable, "-c", "import balance_sparse.evaluate as e; e.main()"]  # what `make eval` runs
+MAKE_EVAL = [sys.executable, "-c", "import balance_sparse.evaluation as e; e.main()"]  # what `make eval` runs
 
 
 @pytest.fixture(scope="module")

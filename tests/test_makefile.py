@@ -1,6 +1,6 @@
 """The Makefile's run targets: booleans however spelled, values checked before the first run, complete runs skipped."""
 
-import json, subprocess
+import json, os, re, shlex, subprocess
 from pathlib import Path
 import pytest
 
@@ -195,3 +195,189 @@ def test_target_names_win_over_method_and_init_variables():
         l.split("final.json")[0].split()[-1].split("/")[2] for l in r.stdout.splitlines() if l.startswith("if grep")
     }
     assert folders == {"rigl-uniform-agc", "pruning-er-agc"}, folders
+
+
+def papermill_lines(out):
+    "The papermill commands a sequential `make -n` prints (one per run)."
+    return [re.search(r'&& echo "(.*?)" && ', l).group(1) for l in out.splitlines() if l.startswith("if grep")]
+
+
+def p_args(cmd):
+    "A papermill command's `-p name value` pairs, typed as papermill types them."
+    from papermill.cli import _resolve_type
+
+    w = shlex.split(cmd)
+    return {w[i + 1]: _resolve_type(w[i + 2]) for i, a in enumerate(w) if a == "-p"}
+
+
+@pytest.mark.parametrize(
+    "goal",
+    [
+        ["demo", "EPOCHS=1"],
+        ["demo", "EPOCHS=10"],
+        ["cifar10.ERK.RigL", "EPOCHS=3", "RECIPE=clean"],
+        ["cifar10.ERK.RigL", "EPOCHS=250"],
+        ["cifar10.2x.Random.SET", "EPOCHS=3"],
+        ["cifar10.Lottery", "EPOCHS=5", "CORRECTION=both"],
+        ["cifar100.ERK.RigL", "EPOCHS=2", "CORRECTION_MODE=replay", "STATS_FRACTION=0.25"],
+    ],
+)
+def test_run_folders_are_the_notebooks(goal):
+    """Each run's folder (and a lottery ticket's mask_from) is the one nbs/train.ipynb gives the same parameters
+    without run_dir: a shorter run (EPOCHS) gets a folder of its own in both, named alike."""
+    from balance_sparse.driver import train_parameters
+
+    r = make("-n", *goal)
+    assert r.returncode == 0, r.stderr
+    for cmd in papermill_lines(r.stdout):
+        p = p_args(cmd)
+        s, o = train_parameters({k: v for k, v in p.items() if k not in ("run_dir", "mask_from")})
+        assert p["run_dir"] == o["run_dir"] and p.get("mask_from", s.mask_from) == s.mask_from, (cmd, o["run_dir"])
+
+
+def test_a_shorter_sweep_never_shares_the_full_runs_folders():
+    "make demo EPOCHS=1 then make demo: two sets of folders (the second no longer collides with the first)."
+    folders = [
+        {p_args(c)["run_dir"] for c in papermill_lines(make("-n", "demo", *e).stdout)} for e in ([], ["EPOCHS=1"])
+    ]
+    assert len(folders[0]) == len(folders[1]) == 2 and not folders[0] & folders[1], folders
+    grid = [
+        make("-n", "cifar10_lr_grid", "LR_GRID=0.1", "GRID_PAIRS=0.3:100", "GRID_INITS=ERK", *e)
+        for e in ([], ["EPOCHS=2"])
+    ]
+    assert (
+        "lrgrid/rigl-erk-agc/density0.2/" in grid[0].stdout and "lrgrid/rigl-erk-agc-e2/density0.2/" in grid[1].stdout
+    )
+
+
+def makefile_variables():
+    "Every variable the Makefile lets a user set (`NAME ?= default`)."
+    return re.findall(r"^([A-Z_]+) \?=", (ROOT / "Makefile").read_text(), re.M)
+
+
+def test_help_lists_every_variable_and_what_a_bare_sweep_runs():
+    from balance_sparse.settings import RunSettings
+
+    r = make("help")
+    assert r.returncode == 0, r.stderr
+    listed = re.findall(r"^    ([A-Z_]+)=(\S*)", r.stdout, re.M)
+    names = makefile_variables()
+    assert {"DENSITY", "SEED", "DEVICE", "WANDB", "EPOCHS", "GPUS", "SLURM", "TIME", "RUN", "SWEEP"} <= set(names)
+    assert [n for n, _ in listed] == names  # each one, once, in the Makefile's order
+    docs = {l.split()[0].split("=")[0]: l for l in r.stdout.splitlines() if l.startswith("    ")}
+    undocumented = [n for n in names if len(docs[n].split(None, 1)) < 2]
+    assert not undocumented, undocumented  # what each accepts
+    runs = papermill_lines(make("-n", "cifar10").stdout)  # what a bare make cifar10 runs
+    folders = sorted(p_args(c)["run_dir"] for c in runs)
+    assert folders == ["runs/cifar10/rigl-erk-agc/density0.2/seed0", "runs/cifar10/rigl-erk-base/density0.2/seed0"]
+    assert all(p_args(c)["model"] == "wrn-22-2" and "epochs" not in p_args(c) for c in runs)
+    bare = r.stdout[r.stdout.index("make cifar10 alone:") :]
+    assert f"{len(runs)} runs on CIFAR-10" in bare and "DENSITY=0.2, SEED=0" in bare and "WRN-22-2" in bare
+    assert f"{RunSettings().epochs} epochs" in bare and "RECIPE=authors" in bare
+
+
+FAKE_KEY = "0123abcd" * 5  # 40 hex characters, as a W&B API key
+
+
+def fake_venv(tmp_path):
+    """A VENV whose python is the real one and whose papermill only records what it was given: its arguments and
+    whether WANDB_API_KEY reached it (a real run of the key's path: tests/test_wandb_key.py)."""
+    bin_ = tmp_path / "venv" / "bin"
+    bin_.mkdir(parents=True)
+    (bin_ / "python").write_text(f'#!/bin/sh\nexec {ROOT / ".venv" / "bin" / "python"} "$@"\n')
+    (bin_ / "papermill").write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$@" > "$PWD/papermill.args"\nprintf "%s" "$WANDB_API_KEY" > "$PWD/papermill.key"\n'
+    )
+    for f in bin_.iterdir():
+        f.chmod(0o755)
+    return tmp_path / "venv"
+
+
+def make_env(tmp_path, **env):
+    "The environment without any W&B key or login (HOME: an empty folder, so no ~/.netrc)."
+    (tmp_path / "home").mkdir(exist_ok=True)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("WANDB") and k != "NETRC"}
+    return {**base, "HOME": str(tmp_path / "home"), **env}
+
+
+def run_make(*args, cwd, env, venv=ROOT / ".venv"):
+    return subprocess.run(
+        ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), f"VENV={venv}", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_wandb_and_device_reach_the_run_and_the_key_only_its_environment(tmp_path):
+    (tmp_path / "wandb_api.key").write_text(FAKE_KEY + "\n")
+    env = make_env(tmp_path)
+    r = run_make("-n", "cifar10.ERK.RigL", "WANDB=1", "DEVICE=cpu", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "-p wandb True -p device cpu" in papermill_lines(r.stdout)[0] and FAKE_KEY not in r.stdout + r.stderr
+    r = run_make("-n", "cifar10.ERK.RigL", "WANDB=1", "DEVICE=cpu", cwd=ROOT, env={**env, "WANDB_API_KEY": FAKE_KEY})
+    assert r.returncode == 0 and "-p wandb True -p device cpu" in r.stdout and FAKE_KEY not in r.stdout + r.stderr
+    plain = make("-n", "cifar10.ERK.RigL").stdout
+    assert "-p wandb" not in plain and "-p device" not in plain  # neither unless asked for
+
+    r = run_make("cifar10.ERK.RigL", "WANDB=yes", "DEVICE=cpu", cwd=tmp_path, env=env, venv=fake_venv(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    args = (tmp_path / "papermill.args").read_text().split("\n")
+    assert "-p\nwandb\nTrue\n-p\ndevice\ncpu" in "\n".join(args) and FAKE_KEY not in "\n".join(args)
+    assert (tmp_path / "papermill.key").read_text() == FAKE_KEY  # handed over in the environment
+    assert FAKE_KEY not in r.stdout + r.stderr  # nor printed with the command
+
+
+def test_wandb_without_a_key_stops_with_one_line(tmp_path):
+    env = make_env(tmp_path)
+    r = run_make("-n", "cifar10.ERK.RigL", "WANDB=on", cwd=tmp_path, env=env)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode != 0 and "papermill" not in r.stdout
+    assert "WANDB=on needs a W&B API key" in last and "wandb_api.key" in last and "WANDB_MODE=offline" in last
+    for ok in ({"WANDB_MODE": "offline"}, {"WANDB_API_KEY": FAKE_KEY}):
+        assert run_make("-n", "cifar10.ERK.RigL", "WANDB=on", cwd=tmp_path, env={**env, **ok}).returncode == 0
+    r = run_make("-n", "cifar10.ERK.RigL", "WANDB=sometimes", cwd=tmp_path, env=env)
+    assert "WANDB must be true/false, yes/no, on/off or 1/0 (any case), got 'sometimes'" in r.stderr.splitlines()[-1]
+    assert run_make("-n", "cifar10.ERK.RigL", "WANDB=0", cwd=tmp_path, env=env).returncode == 0  # off: no key needed
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["DEVICE=tpu"], "DEVICE must be cpu, cuda or cuda:N (unset: CUDA if available), got 'tpu'"),
+        (["DEVICE=cuda:1", "GPUS=0,1"], "DEVICE must be cuda, cuda:0 or empty with GPUS"),
+        (["DEVICE=cpu", "DENSITY=0.1,abc"], "density must be a number in (0, 1], got 'abc'"),
+    ],
+)
+def test_device_is_checked_before_any_run_and_its_line_is_the_last(tmp_path, args, message):
+    r = make("cifar10.ERK.RigL", *args, cwd=tmp_path)
+    assert r.returncode != 0 and "papermill" not in r.stdout and not (tmp_path / "runs").exists()
+    assert message in r.stderr.strip().splitlines()[-1], r.stderr
+
+
+def test_device_this_machine_lacks(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    r = make("cifar10.ERK.RigL", "DEVICE=cuda", cwd=tmp_path)
+    assert r.returncode != 0 and "DEVICE must be a device this machine has: got 'cuda'" in r.stderr.splitlines()[-1]
+    assert "-p device cuda" in make("-n", "cifar10.ERK.RigL", "DEVICE=cuda", "SLURM=1").stdout  # a Slurm job's GPU
+
+
+def test_eval_names_data_dir_as_make_does(tmp_path):
+    "make eval of a CIFAR-10 run without its data: the message says DATA_DIR=, not Python's data_dir=."
+    import torch
+    from balance_sparse.models import get_model
+    from balance_sparse.settings import RunSettings
+
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = {**RunSettings().to_dict(), "dataset": "cifar10", "model_name": "wrn-10-1", "num_classes": 10}
+    (run / "config.json").write_text(json.dumps(cfg))
+    torch.save(get_model("wrn-10-1").state_dict(), run / "model.pt")
+    r = make("eval", f"RUN={run}", f"DATA_DIR={tmp_path / 'nodata'}", "DEVICE=cpu", cwd=tmp_path)
+    err = [l for l in r.stderr.splitlines() if l.startswith("error:")]
+    assert r.returncode != 0 and len(err) == 1 and "DataNotFoundError" not in r.stderr, r.stderr
+    assert "pass DATA_DIR= pointing at" in err[0] and "data_dir=" not in err[0] and "--device cpu" in r.stdout

@@ -6,7 +6,7 @@ import pandas as pd, pytest, torch
 from conftest import papermill_all, quadrant_data
 from balance_sparse import fit, wrn
 from balance_sparse.datasets import write_fake_cifar
-from balance_sparse.evaluate import evaluate_run
+from balance_sparse.evaluation import evaluate_run
 
 
 @pytest.fixture(scope="module")

@@ -62,3 +62,36 @@ def test_launch_line_runs(line, tmp_path):
     )
     out = r.stdout + r.stderr
     assert (r.returncode == 0 and (tmp_path / "run" / "final.json").exists()) or "DataNotFoundError" in out, out[-3000:]
+
+
+def _api_table() -> list[tuple[list[str], str | None]]:
+    "The README's table of names: (names, the module a `(in …)` names or None for the top level), per `;` part."
+    start = README.index("| name | what |")
+    parts = []
+    for line in README[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        for part in line.split("|")[1].split(";"):
+            where = re.search(r"\(in `([\w.]+)`\)", part)
+            names = re.findall(r"`([\w.]+)`", re.sub(r"\(in `[\w.]+`\)", "", part))
+            parts.append((names, where and where.group(1)))
+    return parts
+
+
+def test_top_level_is_the_readme_table():
+    "`import balance_sparse` gives exactly the table's names without `(in …)`: no more, none missing, none a module."
+    import importlib, inspect
+    import balance_sparse as bs
+
+    top = [(names, where) for names, where in _api_table() if where is None and not names[0].startswith("balance_")]
+    listed = {n for names, _ in top for n in names}
+    public = {n for n in dir(bs) if not n.startswith("_") and not inspect.ismodule(getattr(bs, n))}
+    assert listed == set(bs.__all__) == public, (listed ^ set(bs.__all__), listed ^ public)
+    assert callable(bs.evaluate) and callable(bs.make_updater) and "rigl" in bs.UPDATE_METHODS  # no module shadows
+    elsewhere = [(n, where) for names, where in _api_table() for n in names if n not in listed or where]
+    for n, where in elsewhere:  # names "(in balance_sparse.x)" live there; a bare balance_sparse.x is a module
+        if where is None:
+            assert inspect.ismodule(importlib.import_module(n)), n
+        else:
+            assert hasattr(importlib.import_module(where), n), (n, where)
+    assert len(elsewhere) >= 15

@@ -106,7 +106,7 @@ def test_gpus_runs_exactly_the_sequential_sweep_one_job_per_slot(workdir):
 def test_slurm_through_submitits_local_executor(workdir):
     r = make("demo", "SLURM=local", "WAIT=yes", "TIME=30", "DENSITY=0.5", "EPOCHS=1", cwd=workdir)
     assert r.returncode == 0, r.out[-3000:]
-    folders = ["runs/digits/rigl-erk-base/density0.5/seed0", "runs/digits/rigl-erk-agc/density0.5/seed0"]
+    folders = ["runs/digits/rigl-erk-base-e1/density0.5/seed0", "runs/digits/rigl-erk-agc-e1/density0.5/seed0"]
     jobs = {}
     for f in folders:
         assert json.loads((workdir / f / "final.json").read_text())["status"] == "complete"

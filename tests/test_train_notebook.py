@@ -16,6 +16,7 @@ def test_demo_runs_complete(demo_runs):
     assert len(dirs) == 2 * len(DEMO_DENSITIES)
     for d in dirs:
         assert errors(d / "train.ipynb") == []
+        assert "TqdmWarning" not in (d / "train.ipynb").read_text()  # tqdm draws its widgets (ipywidgets)
         m = pd.read_csv(d / "metrics.csv")
         assert list(m.columns) == METRIC_COLUMNS and m.epoch.tolist() == list(range(1, DEMO_EPOCHS + 1))
         assert m.drop(columns=["tau", "tau_curr"]).notna().all().all()
@@ -116,13 +117,81 @@ def test_bad_values_stop_before_any_data_is_read(tmp_path, name, value, message)
     assert "DataNotFoundError" not in r.stdout and not (tmp_path / "run").exists()
     err = errors(tmp_path / "out.ipynb")
     assert len(err) == 1 and len(err[0]["traceback"]) <= 3  # one line, no traceback wall
+    assert message in last_line(r.stderr)  # papermill's own traceback comes first: the one line is what stays in view
 
 
-def test_correction_no_trains_the_baseline(tmp_path):
+def last_line(text):
+    "The last line with anything on it (papermill ends its error with blank lines)."
+    return [l for l in text.splitlines() if l.strip()][-1]
+
+
+def test_run_dir_that_is_a_file_stops_before_any_data_is_read(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("not a run folder")
+    r = papermill(tmp_path / "out.ipynb", "run_dir", afile, "data_dir", tmp_path / "nodata", check=False)
+    assert r.returncode != 0 and "DataNotFoundError" not in r.stdout and "FileExistsError" not in r.stdout
+    assert last_line(r.stderr) == (
+        f"ValueError: run_dir must be a folder (a new one, or a run's folder to resume) or None, got '{afile}', "
+        "which exists and is not a folder"
+    )
+    assert afile.read_text() == "not a run folder"
+
+
+def shown_run_dir(nb_path):
+    "The run folder the parameters check resolved, as the notebook's table of checked values shows it."
+    nb = nbformat.read(nb_path, as_version=4)
+    text = "".join(o.get("data", {}).get("text/plain", "") for c in nb.cells for o in c.get("outputs", []))
+    return next(l.split()[1] for l in text.splitlines() if l.startswith("run_dir "))
+
+
+def test_default_run_dir_of_a_shorter_run_is_not_the_full_runs(tmp_path):
+    "Without run_dir, 3 epochs get a folder of their own (the check resolves it; no CIFAR here, so nothing trains)."
+    from balance_sparse.driver import train_parameters
+
+    r = papermill(tmp_path / "e3.ipynb", "epochs", 3, "data_dir", tmp_path / "nodata", check=False)
+    assert r.returncode != 0 and "DataNotFoundError" in last_line(r.stderr)  # checked, then stopped at the data
+    full = train_parameters({"recipe": "authors"})[1]["run_dir"]  # the notebook's defaults: the full run's folder
+    short = shown_run_dir(tmp_path / "e3.ipynb")
+    assert short != full and short == full.replace("/rigl-erk-agc/", "/rigl-erk-agc-e3/"), (short, full)
+
+
+def test_every_parameter_passed_trains_the_baseline_without_warnings(tmp_path):
+    "Every parameter of the cell given with -p (one epoch of the demo): papermill knows each; tqdm finds its widgets."
+    from papermill.inspection import inspect_notebook
+
     run = tmp_path / "run"
-    papermill(tmp_path / "out.ipynb", "preset", "demo", "epochs", 1, "correction", "no", "run_dir", run)
+    given = {
+        "dataset": "digits",
+        "model": "wrn-10-1",
+        "recipe": "authors",
+        "method": "rigl",
+        "correction": "no",
+        "correction_mode": "faithful",
+        "stats_fraction": 1,
+        "density": 0.2,
+        "init": "erk",
+        "epochs": 1,
+        "batch_size": 32,
+        "lr": 0.05,
+        "lr_step": 30000,
+        "interval": 40,
+        "seed": 0,
+        "multiplier": 1,
+        "data_dir": tmp_path / "nodata",  # digits ship with scikit-learn
+        "run_dir": run,
+        "wandb": "off",
+        "preset": "demo",
+        "device": "cpu",
+    }
+    assert set(given) == set(inspect_notebook(str(TRAIN_NB))) - {"_known_parameters"}  # every one of the cell
+    r = papermill(tmp_path / "out.ipynb", *[x for kv in given.items() for x in kv])
+    assert "Passed unknown parameter" not in r.stdout and "Unable to parse" not in r.stdout, r.stdout[-3000:]
+    assert "TqdmWarning" not in (tmp_path / "out.ipynb").read_text()
     config, m = read_json(run / "config.json"), pd.read_csv(run / "metrics.csv")
     assert config["correction"] is False and m.tau.isna().all()
+    assert (
+        json.loads((run / "final.json").read_text(), parse_constant=lambda c: 1 / 0)["status"] == "complete"
+    )  # strict JSON
     assert (
         json.loads((run / "final.json").read_text(), parse_constant=lambda c: 1 / 0)["status"] == "complete"
     )  # strict JSON
@@ -173,3 +242,20 @@ def test_papermill_can_read_every_parameter():
     assert r.returncode == 0 and "Unable to parse" not in r.stdout + r.stderr
     for name in ("dataset", "recipe", "correction", "density", "preset", "device"):
         assert f"  {name}:" in r.stdout
+
+
+def test_parameters_cell_is_one_line_per_parameter():
+    """`name = value  # help` on one line each, the help free of `=`: papermill then reads every default and help as
+    written (a wrapped or `=`-carrying line gives a wrong default, or an unknown parameter and a warning each run)."""
+    import ast
+    from papermill.inspection import inspect_notebook
+
+    cell = next(c for c in nbformat.read(TRAIN_NB, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    lines = [l for l in cell.source.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    tree = {t.targets[0].id: t for t in ast.parse(cell.source).body}
+    assert len(lines) == len(tree) and all(l.count("=") == 1 and "  # " in l for l in lines), lines
+    inferred = inspect_notebook(str(TRAIN_NB))
+    assert list(inferred) == list(tree)
+    for name, p in inferred.items():
+        assert p["default"] == ast.get_source_segment(cell.source, tree[name].value), (name, p)
+        assert p["help"], name
