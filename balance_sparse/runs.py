@@ -483,13 +483,25 @@ class Progress:
         self.close()
         if not self.on:
             return iterable
-        self.bars = [tqdm(total=total, desc=desc, leave=False, mininterval=1.0)]
+        self.bars = [self._output_bar(total, desc)]
         if self.terminal is not None:
             interval = 1.0 if self._tty else 30.0  # a log file gets a redraw every 30 s, not every second
             self.bars.append(
                 text_tqdm(total=total, desc=desc, leave=False, file=self.terminal, mininterval=interval, position=0)
             )
         return self._counted(iterable)
+
+    @staticmethod
+    def _output_bar(total: int, desc: str):
+        "The bar in the output: in a notebook a widget, shown under a display id so that closing it can erase it."
+        if not any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__):  # a console: tqdm's text bar
+            return tqdm(total=total, desc=desc, leave=False, mininterval=1.0)
+        from IPython.display import display
+
+        bar = tqdm(total=total, desc=desc, leave=False, mininterval=1.0, display=False)
+        if getattr(bar, "container", None) is not None:  # None without ipywidgets: tqdm falls back to text
+            bar.handle, bar.displayed = display(bar.container, display_id=True), True
+        return bar
 
     def _counted(self, iterable):
         for item in iterable:
@@ -507,6 +519,8 @@ class Progress:
         "Take the bars down (the end of an epoch, or of the run)."
         for b in self.bars:
             b.close()
+            if getattr(b, "handle", None) is not None:  # the saved notebook keeps no stale bar
+                b.handle.update({"text/plain": ""}, raw=True)
         self.bars = []
 
     def end(self):
