@@ -316,8 +316,10 @@ sweep_target = $(if $(filter demo cifar10 cifar100 cifar10.% cifar100.%,$(word 1
 status: ## state of every run (complete/running/failed/stopped/not started, epochs, accuracy): all under RUNS=runs, or one sweep's: SWEEP=cifar10 DENSITY=...
 	@$(if $(SWEEP),+$(MAKE) --no-print-directory $(this_makefile)$(sweep_target) STATUS=1,$(PY) -m balance_sparse.sweep status $(call shquote,$(RUNS)))
 
+# RUN is checked while make reads the recipe, so that its one line is the last one (not followed by make's "Error 1")
+eval_check = $(if $(strip $(RUN)),$(if $(wildcard $(RUN)/config.json),,$(error RUN must be a run folder (one with the config.json that training writes), got '$(RUN)')),$(error make eval needs RUN=<run folder>, e.g. make eval RUN=runs/digits/rigl-erk-agc/density0.2/seed0))
 eval: ## test accuracy, loss, layer densities and inference FLOPs of a run's checkpoint, without training: make eval RUN=runs/... [DATA_DIR=data]
-	@test -n "$(RUN)" || { echo "make eval needs RUN=<run folder>, e.g. make eval RUN=runs/digits/rigl-erk-agc/density0.2/seed0"; exit 1; }
+	$(eval_check)
 	$(PY) -c 'import balance_sparse.evaluation as e; e.main()' $(RUN) --data-dir $(DATA_DIR)$(if $(CHECKPOINT), --checkpoint $(CHECKPOINT))$(if $(DEVICE), --device $(DEVICE)) --option-names make
 
 vis: ## draw the paper's figures and results table from runs/ into runs/figures/

@@ -381,3 +381,13 @@ def test_eval_names_data_dir_as_make_does(tmp_path):
     err = [l for l in r.stderr.splitlines() if l.startswith("error:")]
     assert r.returncode != 0 and len(err) == 1 and "DataNotFoundError" not in r.stderr, r.stderr
     assert "pass DATA_DIR= pointing at" in err[0] and "data_dir=" not in err[0] and "--device cpu" in r.stdout
+
+
+def test_eval_checks_run_before_any_work(tmp_path):
+    "make eval without RUN, or with a folder that holds no run: one line, the last one, and no Python started."
+    r = make("eval", cwd=tmp_path)
+    assert r.returncode != 0 and "make eval needs RUN=<run folder>" in r.stderr.splitlines()[-1], r.stderr
+    r = make("eval", f"RUN={tmp_path / 'nope'}", cwd=tmp_path)
+    last = r.stderr.splitlines()[-1]
+    assert r.returncode != 0 and "RUN must be a run folder" in last and str(tmp_path / "nope") in last, r.stderr
+    assert "balance_sparse.evaluation" not in r.stdout  # stopped before the evaluation's command
