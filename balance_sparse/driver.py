@@ -14,8 +14,8 @@ import dataclasses, torch
 
 # %% auto #0
 __all__ = ['PRESETS', 'DATASET_DEFAULTS', 'METHOD_DEFAULTS', 'DRIVER_DEFAULTS', 'reject_unknown_parameters', 'default_run_dir',
-           'check_device', 'check_run_dir', 'train_parameters', 'check_cli', 'main', 'load_run_data', 'build_model',
-           'make_first_snapshot', 'run_config', 'train_run']
+           'check_device', 'check_run_dir', 'preset_epochs', 'train_parameters', 'check_cli', 'main', 'load_run_data',
+           'build_model', 'make_first_snapshot', 'run_config', 'train_run']
 
 # %% ../nbs/11_driver.ipynb #871bb9c2
 def _public(names) -> list[str]:
@@ -113,6 +113,11 @@ def check_run_dir(run_dir):
     return run_dir
 
 
+def preset_epochs(preset: str | None) -> int:
+    "The epochs of `preset` (None: the paper's 250): a run of another length gets `-e{n}` in its default folder name."
+    return PRESETS.get(preset, {}).get("epochs", RunSettings().epochs)
+
+
 def train_parameters(params: dict) -> tuple[RunSettings, dict]:
     """train.ipynb's parameters as (checked `RunSettings`, checked driver options); None values come from the preset,
     then the dataset's recipe, then the defaults."""
@@ -164,7 +169,7 @@ def train_parameters(params: dict) -> tuple[RunSettings, dict]:
             if s.row(row) == "authors":
                 print(f"note: the authors' code has no {row} for {o['dataset']}: it {what} ({row}='clean')")
                 s = s.replace(**{row: "clean"})
-    n = PRESETS.get(preset, {}).get("epochs", RunSettings().epochs)  # the preset's epochs, else the paper's
+    n = preset_epochs(preset)  # a run of another length gets -e{n} in its default folder
     if s.method == "lottery" and s.mask_from is None:  # the matching pruning run: same everything but the method
         s = s.replace(mask_from=default_run_dir(o["dataset"], s.replace(method="pruning"), m, n))
     o["run_dir"] = check_run_dir(default_run_dir(o["dataset"], s, m, n) if _none(o["run_dir"]) else o["run_dir"])

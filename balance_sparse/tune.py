@@ -8,7 +8,7 @@ import difflib, json, math, os, re, socket, sys, time
 from pathlib import Path
 import pandas as pd
 from .settings import RunSettings, parse_bool
-from .driver import DRIVER_DEFAULTS, train_parameters, default_run_dir, train_run
+from .driver import DRIVER_DEFAULTS, train_parameters, default_run_dir, train_run, preset_epochs
 from .runs import read_json, pid_alive, proc_start
 
 # %% auto #0
@@ -110,6 +110,7 @@ def tune_parameters(params: dict) -> tuple[RunSettings, dict]:
         t["storage"] = params["storage"]
     base, o = train_parameters({k: v for k, v in params.items() if k not in TUNE_DEFAULTS})
     o.pop("run_dir")
+    o["default_epochs"] = preset_epochs(o["preset"])  # a search of another length: -e{n} in its study and folders
     if not isinstance(t["runs_dir"], (str, os.PathLike)) or not str(t["runs_dir"]).strip():
         raise _one_line("runs_dir", t["runs_dir"], "a folder path")
     t["seeds"] = parse_seeds(t["seeds"])
@@ -143,22 +144,24 @@ def tune_parameters(params: dict) -> tuple[RunSettings, dict]:
     return base, {**o, **t}
 
 # %% ../nbs/16_tune.ipynb #085b9f32
-def _variant(dataset: str, s: RunSettings, multiplier: int = 1) -> tuple[str, str]:
+def _variant(dataset: str, s: RunSettings, multiplier: int = 1, default_epochs: int | None = None) -> tuple[str, str]:
     "({method}-{init}-{agc|base}[…], density{d}) as in the run's ordinary folder name (`default_run_dir`)."
-    parts = Path(default_run_dir(dataset, s, multiplier)).parts  # runs, dataset, variant, density, seed
+    parts = Path(default_run_dir(dataset, s, multiplier, default_epochs)).parts  # runs, dataset, variant, density, seed
     return parts[2], parts[3]
 
 
-def study_name(dataset: str, s: RunSettings, multiplier: int = 1) -> str:
-    """One study per dataset × method × init × with/without the correction × density (× recipe, × multiplier): e.g.
-    cifar10/rigl-erk-agc/density0.2."""
-    return "/".join((dataset, *_variant(dataset, s, multiplier)))
+def study_name(dataset: str, s: RunSettings, multiplier: int = 1, default_epochs: int | None = None) -> str:
+    """One study per dataset × method × init × with/without the correction × density (× recipe, × multiplier, × epochs
+    other than `default_epochs`): e.g. cifar10/rigl-erk-agc/density0.2, cifar10/rigl-erk-agc-e3/density0.2."""
+    return "/".join((dataset, *_variant(dataset, s, multiplier, default_epochs)))
 
 
-def trial_run_dir(runs_dir, dataset: str, s: RunSettings, multiplier: int = 1) -> str:
+def trial_run_dir(
+    runs_dir, dataset: str, s: RunSettings, multiplier: int = 1, default_epochs: int | None = None
+) -> str:
     """The ordinary run folder of one run of a trial:
     {runs_dir}/{dataset}/tune/{variant}/density{d}/a{α:.4f}-dt{ΔT}/seed{s}."""
-    variant, density = _variant(dataset, s, multiplier)
+    variant, density = _variant(dataset, s, multiplier, default_epochs)
     return str(
         Path(runs_dir) / dataset / "tune" / variant / density / f"a{s.prune_rate:.4f}-dt{s.interval}" / f"seed{s.seed}"
     )
@@ -231,7 +234,7 @@ def make_objective(study, base: RunSettings, opts: dict):
         accs, dirs = [], []
         for i, seed in enumerate(opts["seeds"]):
             s = base.replace(prune_rate=alpha, interval=dt, seed=seed)
-            run_dir = trial_run_dir(opts["runs_dir"], opts["dataset"], s, opts["multiplier"])
+            run_dir = trial_run_dir(opts["runs_dir"], opts["dataset"], s, opts["multiplier"], opts["default_epochs"])
             dirs.append(run_dir)
             trial.set_user_attr("run_dirs", dirs)
             try:
@@ -304,7 +307,7 @@ def open_study(base: RunSettings, opts: dict, storage=None):
         if opts["pruner"] == "median"
         else optuna.pruners.NopPruner()
     )
-    name = study_name(opts["dataset"], base, opts["multiplier"])
+    name = study_name(opts["dataset"], base, opts["multiplier"], opts["default_epochs"])
     for attempt in range(5):
         try:
             study = optuna.create_study(

@@ -250,6 +250,20 @@ def test_a_shorter_sweep_never_shares_the_full_runs_folders():
     )
 
 
+def test_a_shorter_search_is_a_study_of_its_own():
+    "make cifar10_tune EPOCHS=3: its folder and Optuna study carry -e3, as balance_sparse.tune names them."
+    from balance_sparse.settings import RunSettings
+    from balance_sparse.tune import study_name, tune_parameters
+
+    r = make("-n", "cifar10_tune", "EPOCHS=3", "CORRECTION=1")
+    assert r.returncode == 0 and "runs/cifar10/tune/rigl-erk-agc-e3/density0.2/tune.ipynb" in r.stdout, r.stdout
+    base, opts = tune_parameters({"dataset": "cifar10", "density": 0.2, "epochs": 3})
+    assert study_name("cifar10", base, 1, opts["default_epochs"]) == "cifar10/rigl-erk-agc-e3/density0.2"
+    full, opts = tune_parameters({"dataset": "cifar10", "density": 0.2})
+    assert study_name("cifar10", full, 1, opts["default_epochs"]) == "cifar10/rigl-erk-agc/density0.2"
+    assert RunSettings().epochs == 250
+
+
 def makefile_variables():
     "Every variable the Makefile lets a user set (`NAME ?= default`)."
     return re.findall(r"^([A-Z_]+) \?=", (ROOT / "Makefile").read_text(), re.M)
