@@ -4,23 +4,28 @@
 
 # %% ../nbs/10_results.ipynb #1cd24151
 from __future__ import annotations
-import importlib.resources, io, json, math, re
+import importlib.resources, io, json, math, re, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from scipy import stats
 from .settings import RunSettings, SPEED_SETTINGS
 
 # %% auto #0
 __all__ = ['CONFIG_COLUMNS', 'SETTING', 'LAYOUT', 'CORRECTION_ONLY', 'RUN_EXTRAS', 'SHOWN', 'RUN_COLUMNS', 'OTHER_COLUMNS',
-           'RESULT_COLUMNS', 'MIN_SEEDS', 'DENSITY_RTOL', 'EPOCHS_COLUMNS', 'SEED_EPOCHS_COLUMNS', 'MD_HEAD',
-           'PUBLISHED_HEAD', 'METHOD_NAMES', 'INIT_NAMES', 'MATRIX_KEY', 'MATRIX_CELL_COLUMNS', 'SIDES', 'NO_RUNS',
+           'MIN_SEEDS', 'CI_LEVEL', 'MIN_PAIRS_CI', 'N_RESAMPLES', 'BOOTSTRAP_SEED', 'PAIRED_KEYS', 'CURVE_COLUMNS',
+           'RESULT_COLUMNS', 'DENSITY_RTOL', 'EPOCHS_COLUMNS', 'SEED_EPOCHS_COLUMNS', 'MD_HEAD', 'PUBLISHED_HEAD',
+           'METHOD_NAMES', 'INIT_NAMES', 'MATRIX_KEY', 'MATRIX_CELL_COLUMNS', 'SIDES', 'PAIRED_SIDE', 'NO_RUNS',
            'PUBLISHED_FILE', 'PUBLISHED_COLUMNS', 'SPREAD_KINDS', 'NO_PUBLISHED', 'NOT_CHECKED', 'BESIDE_COLUMNS',
-           'run_multiplier', 'correction_variant', 'layout_problem', 'run_settings', 'settings_labels', 'load_runs',
-           'n_note', 'final_rows', 'check_seeds', 'off_target', 'results_table', 'seed_epochs_to_accuracy',
-           'epochs_to_accuracy', 'density_text', 'method_text', 'results_markdown', 'method_name', 'init_name',
+           'TARGET_COLUMNS', 'NOT_RUN', 'CLAIM_MEASURES', 'CLAIM_COLUMNS', 'CLAIMS_HEAD', 'run_multiplier',
+           'correction_variant', 'layout_problem', 'run_settings', 'settings_labels', 'load_runs', 'seeds_text',
+           'paired_difference', 'paired_text', 'paired_curve', 'n_note', 'paired_by_setting', 'final_rows',
+           'check_seeds', 'off_target', 'results_table', 'seed_epochs_to_accuracy', 'epochs_to_accuracy',
+           'density_text', 'method_text', 'paired_note', 'results_markdown', 'method_name', 'init_name',
            'density_column', 'matrix_order', 'accuracy_cell', 'matrix_cells', 'matrix_table', 'matrix_markdown',
            'load_published', 'published_se', 'z_score', 'published_for', 'published_beside', 'published_text',
-           'published_cell', 'published_notes']
+           'published_cell', 'published_notes', 'seed_epochs_to_target', 'claims_table', 'setting_text',
+           'claims_markdown']
 
 # %% ../nbs/10_results.ipynb #c0b4ccbf
 CONFIG_COLUMNS = [
@@ -419,6 +424,181 @@ def load_runs(
     incomplete = pd.DataFrame(incomplete, columns=["run_dir", "status", "epochs_done"] + CONFIG_COLUMNS + ["reason"])
     return metrics, incomplete, pd.DataFrame(other, columns=OTHER_COLUMNS)
 
+# %% ../nbs/10_results.ipynb #faf19070
+MIN_SEEDS = 2  # seeds per arm below which a gain or a reduction has no spread: reported as "not a result"
+CI_LEVEL = 0.95  # the confidence level of every interval of the tables and figures
+MIN_PAIRS_CI = 3  # pairs below which no interval is given (two values have three distinct resamples)
+N_RESAMPLES = 9999  # bootstrap resamples
+BOOTSTRAP_SEED = 0  # the bootstrap's random_state: the same runs give the same intervals
+PAIRED_KEYS = [
+    "n",
+    "seeds",
+    "diffs",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "confidence",
+    "only_baseline",
+    "only_corrected",
+    "no_value",
+    "note",
+]
+
+
+def _seed_values(values, name: str) -> dict:
+    "seed → float from a dict or a Series indexed by seed."
+    if isinstance(values, pd.Series):
+        values = values.to_dict()
+    if not isinstance(values, dict):
+        raise TypeError(f"{name} must map seed → value (a dict or a pandas Series), got {type(values).__name__}")
+    out = {}
+    for s, v in values.items():
+        try:
+            out[s] = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must map seeds to numbers, got {v!r} for seed {s}") from None
+    return out
+
+
+def seeds_text(seeds) -> str:
+    "'seed 2', 'seeds 0, 3'."
+    seeds = list(seeds)
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+
+
+def _bootstrap(x, y, f, confidence, n_resamples, random_state, methods=("BCa", "percentile")):
+    "(low, high, method): the first of `methods` that gives a finite interval (BCa is undefined for equal values)."
+    stat = lambda b, c, axis=-1: np.mean(f(b, c), axis=axis)
+    for method in methods:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy warns where BCa is undefined; the fallback says so
+            ci = stats.bootstrap(
+                (x, y),
+                stat,
+                paired=True,
+                vectorized=True,
+                confidence_level=confidence,
+                n_resamples=n_resamples,
+                method=method,
+                random_state=np.random.default_rng(random_state),
+            ).confidence_interval
+        if np.isfinite(ci.low) and np.isfinite(ci.high):
+            return float(ci.low), float(ci.high), method
+    return math.nan, math.nan, ""
+
+
+def paired_difference(
+    baseline,  # seed → the baseline run's value (a dict, or a Series indexed by seed)
+    corrected,  # seed → the value of the corrected run of the same seed and settings
+    diff=None,  # the per-seed quantity f(b, c) on arrays; None: c − b
+    confidence: float = CI_LEVEL,  # the interval's confidence level, in (0, 1)
+    n_resamples: int = N_RESAMPLES,  # bootstrap resamples, ≥ 1
+    random_state: int = BOOTSTRAP_SEED,  # the bootstrap's seed
+) -> dict:
+    """The mean of the per-seed differences f(b_s, c_s) over the seeds in both arms, with a bootstrap interval
+    (`scipy.stats.bootstrap`, paired; BCa, percentile where BCa is undefined) when n ≥ `MIN_PAIRS_CI`; the unpaired
+    seeds named. Keys: `PAIRED_KEYS`."""
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a number in (0, 1), e.g. 0.95, got {confidence!r}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
+        raise ValueError(f"n_resamples must be a whole number ≥ 1, got {n_resamples!r}")
+    b, c = _seed_values(baseline, "baseline"), _seed_values(corrected, "corrected")
+    f = diff or (lambda x, y: y - x)
+    both = sorted(set(b) & set(c))
+    x, y = np.array([b[s] for s in both], float), np.array([c[s] for s in both], float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.asarray(f(x, y), float) if both else np.array([])
+    ok = np.isfinite(d)
+    seeds = [s for s, k in zip(both, ok) if k]
+    out = dict(
+        n=len(seeds),
+        seeds=seeds,
+        diffs=d[ok].tolist(),
+        mean=float(d[ok].mean()) if ok.any() else math.nan,
+        ci_low=math.nan,
+        ci_high=math.nan,
+        ci_method="",
+        confidence=float(confidence),
+        only_baseline=sorted(set(b) - set(c)),
+        only_corrected=sorted(set(c) - set(b)),
+        no_value=[s for s, k in zip(both, ok) if not k],
+    )
+    notes = []
+    if out["n"] >= MIN_PAIRS_CI:
+        out["ci_low"], out["ci_high"], out["ci_method"] = _bootstrap(
+            x[ok], y[ok], f, confidence, n_resamples, random_state
+        )
+        if out["ci_method"] == "percentile":
+            notes.append("percentile interval (BCa undefined here)")
+    elif out["n"] == 0:
+        notes.append("no seed in both arms")
+    else:
+        notes.append(f"n={out['n']} pair{'s' if out['n'] > 1 else ''}: no interval (needs ≥ {MIN_PAIRS_CI})")
+    for key, what in (
+        ("only_baseline", "baseline only"),
+        ("only_corrected", "corrected only"),
+        ("no_value", "no value in one arm"),
+    ):
+        if out[key]:
+            notes.append(f"{seeds_text(out[key])}: {what}, not paired")
+    out["note"] = "; ".join(notes)
+    return out
+
+# %% ../nbs/10_results.ipynb #553ac746
+def paired_text(
+    p: dict,  # from `paired_difference`
+    unit: str = " pp",  # after each number
+    fmt: str = "+.2f",  # the numbers' format
+    no_value: str = "no value in one arm",  # what a seed with a missing value in one arm is called
+) -> str:
+    "A paired comparison as a table cell: 'mean [low, high] (95 % BCa, n=3)', or why there is no interval or number."
+    n, level = p["n"], f"{100 * p['confidence']:g} %"
+    if n == 0:
+        head = "no seed in both arms"
+    elif n < MIN_SEEDS:
+        head = f"n={n} pair: no spread, not a result"
+    elif not (np.isfinite(p["ci_low"]) and np.isfinite(p["ci_high"])):
+        head = f"{p['mean']:{fmt}}{unit} (n={n} pairs: no {level} interval, needs ≥ {MIN_PAIRS_CI})"
+    else:
+        head = f"{p['mean']:{fmt}}{unit} [{p['ci_low']:{fmt}}, {p['ci_high']:{fmt}}] ({level} {p['ci_method']}, n={n})"
+    rest = [
+        f"{seeds_text(p[k])}: {what}"
+        for k, what in (
+            ("only_baseline", "baseline only"),
+            ("only_corrected", "corrected only"),
+            ("no_value", no_value),
+        )
+        if p[k]
+    ]
+    return "; ".join([head, *rest])
+
+# %% ../nbs/10_results.ipynb #99eb01d7
+CURVE_COLUMNS = SETTING + ["epoch", "acc", "n", "diff_pp", "ci_low_pp", "ci_high_pp", "ci_method", "note"]
+
+
+def paired_curve(
+    metrics: pd.DataFrame,  # from `load_runs` (accuracies as fractions)
+    acc: str = "val_acc",  # the accuracy column: "val_acc" or "test_acc"
+) -> pd.DataFrame:
+    "Per setting with both arms × epoch: the paired difference of `acc` in pp over seeds (`paired_difference`)."
+    metrics = _with_labels(metrics)
+    if acc not in metrics.columns:
+        raise ValueError(f"acc must be an accuracy column of the metrics, e.g. 'val_acc', got {acc!r}")
+    rows = []
+    for key, g in metrics.groupby(SETTING, dropna=False, sort=True):
+        if g.correction.nunique() < 2:
+            continue
+        for e, ge in g.groupby("epoch", sort=True):
+            arm = lambda corr: 100 * ge[ge.correction == corr].set_index("seed")[acc]
+            p = paired_difference(arm(False), arm(True))
+            rows.append(
+                dict(zip(SETTING, key))
+                | {"epoch": int(e), "acc": acc, "n": p["n"], "diff_pp": p["mean"], "ci_low_pp": p["ci_low"]}
+                | {"ci_high_pp": p["ci_high"], "ci_method": p["ci_method"], "note": p["note"]}
+            )
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
 # %% ../nbs/10_results.ipynb #a9c8f576
 RESULT_COLUMNS = SETTING + [
     "correction",
@@ -429,6 +609,13 @@ RESULT_COLUMNS = SETTING + [
     "gain_pp",
     "gain_se_pp",
     "gain_note",
+    "paired_n",
+    "paired_gain_pp",
+    "paired_ci_low_pp",
+    "paired_ci_high_pp",
+    "paired_ci_method",
+    "paired_note",
+    "paired_gain",
     "seconds_mean",
     "seconds_sd",
     "train_flops_mean",
@@ -436,7 +623,6 @@ RESULT_COLUMNS = SETTING + [
     "density_reached_min",
     "density_reached_max",
 ]
-MIN_SEEDS = 2  # seeds per arm below which a gain or a reduction has no spread: reported as "not a result"
 DENSITY_RTOL = 0.02  # a run whose final density is further than this (relative) from its nominal density is off target
 
 
@@ -447,6 +633,26 @@ def n_note(n_base: int, n_corr: int) -> str:
     if n_base == n_corr:
         return f"n={n_base} per arm: no spread, not a result"
     return f"n={n_base} baseline, n={n_corr} corrected: an arm without spread, not a result"
+
+
+def _group_key(values) -> tuple:
+    "A group key with NaN as None, so that keys of two groupings compare equal."
+    return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in values)
+
+
+def paired_by_setting(
+    last: pd.DataFrame,  # one row per run (`final_rows`), with a `seed` and a `correction` column
+    key: list[str],  # the columns a comparison holds fixed (`SETTING`)
+    value: str,  # the column compared
+    **kw,  # more arguments of `paired_difference` (diff, confidence, ...)
+) -> dict:
+    "`paired_difference` of `value` between the arms of every group of `key` that has corrected runs, by `_group_key`."
+    out = {}
+    for k, g in last.groupby(key, dropna=False, sort=False):
+        arm = lambda corr: g[g.correction.astype(bool) == corr].set_index("seed")[value]
+        if (g.correction.astype(bool)).any():
+            out[_group_key(k if isinstance(k, tuple) else (k,))] = paired_difference(arm(False), arm(True), **kw)
+    return out
 
 
 def final_rows(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -507,6 +713,23 @@ def results_table(
     base = t.loc[~t.correction, SETTING + ["n_seeds", "test_acc_mean_%", "test_acc_sd_%"]]
     t = t.merge(base.set_axis(SETTING + ["_bn", "_bm", "_bs"], axis=1), on=SETTING, how="left")
     t["gain_pp"], t["gain_se_pp"], t["gain_note"] = math.nan, math.nan, ""
+    t["paired_n"], t["paired_ci_method"], t["paired_note"], t["paired_gain"] = 0, "", "", ""
+    t["paired_gain_pp"] = t["paired_ci_low_pp"] = t["paired_ci_high_pp"] = math.nan
+    pairs = paired_by_setting(last, SETTING, "acc_pct")
+    for i, r in t[t.correction].iterrows():
+        p = pairs[_group_key(r[SETTING])]
+        t.loc[i, ["paired_n", "paired_ci_method", "paired_note", "paired_gain"]] = [
+            p["n"],
+            p["ci_method"],
+            p["note"],
+            paired_text(p),
+        ]
+        if p["n"] >= MIN_SEEDS:  # one pair: no spread, not a result
+            t.loc[i, ["paired_gain_pp", "paired_ci_low_pp", "paired_ci_high_pp"]] = [
+                p["mean"],
+                p["ci_low"],
+                p["ci_high"],
+            ]
     for i, r in t[t.correction].iterrows():
         note = "no baseline at this setting" if pd.isna(r._bn) else n_note(int(r._bn), int(r.n_seeds))
         if note:
@@ -539,6 +762,12 @@ EPOCHS_COLUMNS = SETTING + [
     "corrected_seconds",
     "seconds_reduction_pct",
     "note",
+    "paired_n",
+    "paired_epoch_reduction_pct",
+    "paired_ci_low_pct",
+    "paired_ci_high_pct",
+    "paired_ci_method",
+    "paired_reduction",
 ]
 SEED_EPOCHS_COLUMNS = SETTING + [
     "correction",
@@ -554,6 +783,11 @@ SEED_EPOCHS_COLUMNS = SETTING + [
     "last_train_flops",
     "last_seconds",
 ]
+
+
+def _reduction_pct_of(b, c):
+    "Per seed: 100 % · (1 − c/b), the corrected run's reduction of the baseline's b."
+    return 100 * (1 - c / b)
 
 
 def _reduction(corr, base):
@@ -696,6 +930,18 @@ def epochs_to_accuracy(
             note="; ".join(notes),
             **{"baseline_best_%": 100 * row.pop("baseline_best")},
         )
+        p = paired_difference(sb.set_index("seed").epoch, sc.set_index("seed").epoch, diff=_reduction_pct_of)
+        ok = p["n"] >= MIN_SEEDS
+        row.update(
+            paired_n=p["n"],
+            paired_epoch_reduction_pct=p["mean"] if ok else math.nan,
+            paired_ci_low_pct=p["ci_low"],
+            paired_ci_high_pct=p["ci_high"],
+            paired_ci_method=p["ci_method"],
+            paired_reduction=paired_text(p, " %", "+.1f", no_value="never reached A* in one arm")
+            if len(sb) and len(sc)
+            else "",
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=EPOCHS_COLUMNS)
 
@@ -728,7 +974,7 @@ def method_text(r: dict) -> str:
 
 def _fmt_row(r: dict) -> list[str]:
     n = int(r["n_seeds"])
-    gain = f"{r['gain_pp']:+.2f} ± {r['gain_se_pp']:.2f}" if pd.notna(r["gain_pp"]) else ""
+    gain = r.get("paired_gain") or "" if r["correction"] else ""
     secs = f"{r['seconds_mean']:.1f}" + (f" ± {r['seconds_sd']:.1f}" if n >= 2 and pd.notna(r["seconds_sd"]) else "")
     flops = f"{r['train_flops_mean']:.3g}" + (
         f" ± {r['train_flops_sd']:.2g}" if n >= 2 and pd.notna(r["train_flops_sd"]) else ""
@@ -765,7 +1011,7 @@ MD_HEAD = [
     "correction",
     "n",
     "test acc (%) mean ± sd",
-    "gain (pp) ± SE",
+    "paired gain (pp) [95 % CI]",
     "note",
     "seconds mean ± sd",
     "train FLOPs mean ± sd",
@@ -775,11 +1021,25 @@ MD_HEAD = [
 PUBLISHED_HEAD = "published test acc (%): Δ = ours − published, z"  # the column `published` adds
 
 
+def paired_note(what: str, unit: str) -> str:
+    "The note under a table of paired comparisons: what is compared, how the interval is computed, how to read it."
+    return (
+        f"paired: per seed, the corrected run's {what} minus that of the baseline run of the same seed and settings "
+        f"({unit}); the mean over the n seeds in both arms and, for n ≥ {MIN_PAIRS_CI}, its {100 * CI_LEVEL:g} % "
+        f"bootstrap confidence interval [low, high] (scipy.stats.bootstrap over the seed pairs, {N_RESAMPLES:,} "
+        f"resamples, random_state {BOOTSTRAP_SEED}; BCa, or percentile where BCa is undefined, as each cell says). "
+        "An interval that contains 0: these runs cannot tell whether the correction helps. With few pairs the "
+        "interval is too narrow — with 3, the bootstrap has 10 distinct resamples and never reaches past the "
+        "smallest or largest difference — so read it as a lower bound on the uncertainty. n = 2 gives the mean "
+        "alone, n = 1 no number (a single pair has no spread); a seed of one arm only is named, never paired."
+    )
+
+
 def results_markdown(
     table: pd.DataFrame,  # from `results_table`
     published: pd.DataFrame | None = None,  # from `load_published`: adds the published numbers beside each row
 ) -> str:
-    """`results_table` as a Markdown table (n, accuracy % mean ± sd, gain pp ± SE only with n ≥ 2 per arm), with notes;
+    """`results_table` as a Markdown table (n, accuracy % mean ± sd, the paired gain with its interval), with notes;
     with `published`, a last column of the published numbers of each row's setting (see below)."""
     head = MD_HEAD + ([PUBLISHED_HEAD] if published is not None else [])
     lines = [
@@ -796,11 +1056,8 @@ def results_markdown(
             "n=1: a single run per row has no spread; a difference involving such a row is not a result, so no gain "
             f"is given (it needs n ≥ {MIN_SEEDS} per arm)."
         )
-    if table.gain_pp.notna().any():
-        notes.append(
-            "gain: corrected minus baseline mean final test accuracy at the same setting and number of epochs, in "
-            "percentage points, ± its standard error √(s_b²/n_b + s_c²/n_c)."
-        )
+    if len(table) and (table.paired_n >= MIN_SEEDS).any():
+        notes.append(paired_note("final test accuracy", "percentage points"))
     if "other_settings" in table.columns and (table.other_settings.fillna("") != "").any():
         notes.append(
             "method · name=value: runs of the same dataset, model, recipe, method, init, density and epochs "
@@ -860,6 +1117,7 @@ MATRIX_CELL_COLUMNS = MATRIX_KEY + [
     "cell",
 ]
 SIDES = {False: "baseline", True: "corrected"}
+PAIRED_SIDE = "paired gain"  # the third column of a density: the corrected minus the baseline of the same seed
 NO_RUNS = "—"
 
 
@@ -871,8 +1129,9 @@ def init_name(init) -> str:
     return INIT_NAMES.get(init, str(init).upper())
 
 
-def density_column(density: float, correction: bool) -> str:
-    return f"d={density:g} {SIDES[bool(correction)]}"
+def density_column(density: float, correction) -> str:
+    "A matrix column: 'd=0.2 baseline', 'd=0.2 corrected', or 'd=0.2 paired gain' (correction='gain')."
+    return f"d={density:g} " + (PAIRED_SIDE if correction == "gain" else SIDES[bool(correction)])
 
 
 def matrix_order(t: pd.DataFrame, *extra: str) -> pd.DataFrame:
@@ -938,13 +1197,23 @@ def matrix_table(
     metrics: pd.DataFrame,  # from `load_runs`
 ) -> pd.DataFrame:
     """One row per dataset × model × recipe × method × init × multiplier × epochs; per density a baseline and a
-    corrected column 'mean ± sd (n=k)' of final test accuracy (%)."""
+    corrected column 'mean ± sd (n=k)' of final test accuracy (%), and the paired gain (`paired_text`, pp)."""
     cells = matrix_cells(metrics)
-    cols = [density_column(d, c) for d in sorted(cells.density.unique()) for c in (False, True)]
+    cols = [density_column(d, c) for d in sorted(cells.density.unique()) for c in (False, True, "gain")]
+    pairs = {}
+    if len(cells):
+        m = _with_labels(metrics)
+        m = m if "multiplier" in m.columns else m.assign(multiplier=1)
+        last = final_rows(m).assign(acc_pct=lambda d: 100 * d.test_acc)
+        pairs = paired_by_setting(last, MATRIX_KEY + ["density"], "acc_pct")
     rows = []
     for key, g in cells.groupby(MATRIX_KEY, dropna=False, sort=False):
         row = dict(zip(MATRIX_KEY, key)) | dict.fromkeys(cols, NO_RUNS)
         row.update({density_column(d, c): cell for d, c, cell in zip(g.density, g.correction, g.cell)})
+        for d in g.density.unique():
+            p = pairs.get(_group_key((*key, d)))
+            if p is not None:
+                row[density_column(d, "gain")] = paired_text(p)
         rows.append(row)
     return matrix_order(pd.DataFrame(rows, columns=MATRIX_KEY + cols))
 
@@ -966,16 +1235,14 @@ def matrix_markdown(
             "",
             "Each cell: the test accuracy (%) at the last epoch of each complete run, mean ± sd over seeds, with n "
             "(seeds) always shown. *baseline*: the method without the gradient correction; *corrected*: with it, at "
-            "the same setting and number of epochs. Rows: method, layer-density init (Random = uniform), training "
+            "the same setting and number of epochs; *paired gain*: corrected minus baseline of the same seed "
+            "(below). Rows: method, layer-density init (Random = uniform), training "
             "length (1× = the base schedule, 2× and 3× = twice and three times the epochs), epochs. —: no complete "
             "run.",
         ]
         for (model, recipe), s in t.groupby(["model_name", "recipe"], dropna=False, sort=False):
-            keep = [
-                c
-                for c in dens_cols
-                if any((s[c.rsplit(" ", 1)[0] + side] != NO_RUNS).any() for side in (" baseline", " corrected"))
-            ]
+            runs_at = lambda c: any((s[f"{c.split(' ', 1)[0]} {side}"] != NO_RUNS).any() for side in SIDES.values())
+            keep = [c for c in dens_cols if runs_at(c) and (not c.endswith(PAIRED_SIDE) or (s[c] != NO_RUNS).any())]
             parts += [
                 "",
                 f"## {model} · recipe {recipe if isinstance(recipe, str) else '—'}",
@@ -1008,6 +1275,8 @@ def matrix_markdown(
                 f"where it is further than {DENSITY_RTOL:.0%} from the column's density: they are not at "
                 f"that density.",
             ]
+        if any(c.endswith(PAIRED_SIDE) and (t[c] != NO_RUNS).any() for c in dens_cols):
+            parts += ["", paired_note("final test accuracy", "percentage points")]
         docs[ds] = "\n".join(parts) + "\n"
     return docs
 
@@ -1255,7 +1524,9 @@ def published_notes(
             "rough)."
         )
         if found.checked.str.startswith(NOT_CHECKED).any():
-            notes.append("†: as stated in issue 20, not checked against the source.")
+            notes.append(
+                "†: not checked against its source (published.csv, column checked, says what was and was not)."
+            )
         src = published.drop_duplicates("source_key").set_index("source_key")
         for key in dict.fromkeys(found.source_key):
             s = src.loc[key]
@@ -1284,3 +1555,153 @@ def published_notes(
             f"here states only claims over all its experiments — {said} — which are not compared with any row."
         )
     return notes
+
+# %% ../nbs/10_results.ipynb #df0c3a47
+TARGET_COLUMNS = SETTING + [
+    "seed",
+    "correction",
+    "target_%",
+    "epoch",
+    "train_flops",
+    "seconds",
+]
+NOT_RUN = "not run here"
+CLAIM_MEASURES = {
+    "accuracy gain": [("accuracy", "final test accuracy, corrected − baseline", " pp")],
+    "epoch reduction": [
+        ("epoch", "epochs to the baseline's final accuracy, reduction", " %"),
+        ("seconds", "seconds to it, reduction", " %"),
+        ("train_flops", "training FLOPs to it, reduction", " %"),
+    ],
+}  # a claim (by the start of its `quantity` in published.csv) → what our runs measure for it
+CLAIM_COLUMNS = SETTING + [
+    "claim",
+    "claimed",
+    "claim_source",
+    "measure",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "note",
+    "ours",
+]
+
+
+def seed_epochs_to_target(
+    metrics: pd.DataFrame,  # from `load_runs`
+    acc: str = "test_acc",  # the accuracy column of the target
+    tol: float = 1e-9,  # round-off allowance
+) -> pd.DataFrame:
+    """Per run of a setting with both arms: its seed's baseline final `acc` (the target, %) and the first epoch at which
+    the run reaches it (NaN: never), with the FLOPs and seconds there."""
+    metrics = _with_labels(metrics)
+    _check_acc(metrics, acc)
+    rows = []
+    for key, g in metrics.groupby(SETTING, dropna=False, sort=True):
+        if g.correction.nunique() < 2:
+            continue
+        base = g[~g.correction].sort_values("epoch")
+        targets = base.groupby("seed")[acc].last()  # each baseline seed's final accuracy
+        for (corr, seed), r in g.groupby(["correction", "seed"], sort=True):
+            thr = targets.get(seed, math.nan)
+            hit = r.sort_values("epoch").loc[lambda d: d[acc] >= thr - tol] if np.isfinite(thr) else r.iloc[:0]
+            h = hit.iloc[0] if len(hit) else None
+            rows.append(
+                dict(zip(SETTING, key))
+                | {
+                    "seed": seed,
+                    "correction": bool(corr),
+                    "target_%": 100 * thr,
+                    "epoch": math.nan if h is None else int(h.epoch),
+                    "train_flops": math.nan if h is None else h.train_flops,
+                    "seconds": math.nan if h is None else h.seconds,
+                }
+            )
+    return pd.DataFrame(rows, columns=TARGET_COLUMNS)
+
+
+def claims_table(
+    metrics: pd.DataFrame,  # from `load_runs`
+    published: pd.DataFrame | None = None,  # from `load_published` (None: the package's file)
+    acc: str = "test_acc",  # the accuracy whose baseline final value is the target of "the same accuracy"
+) -> pd.DataFrame:
+    """One row per claim of the paper × setting with both arms × measure: the paired mean over seeds with its interval
+    (`paired_difference`); one "not run here" row per claim when no setting has both arms."""
+    published = load_published() if published is None else published
+    metrics = _with_labels(metrics)
+    _check_acc(metrics, acc)
+    last = final_rows(metrics).assign(acc_pct=lambda d: 100 * d.test_acc) if len(metrics) else metrics
+    both = [] if metrics.empty else [k for k, g in last.groupby(SETTING, dropna=False) if g.correction.nunique() == 2]
+    acc_pairs = paired_by_setting(last, SETTING, "acc_pct") if both else {}
+    target = seed_epochs_to_target(metrics, acc) if both else pd.DataFrame(columns=TARGET_COLUMNS)
+    rows = []
+    for c in published[published.kind == "claim"].to_dict("records"):
+        measures = next((m for k, m in CLAIM_MEASURES.items() if c["quantity"].startswith(k)), None)
+        if measures is None:
+            raise ValueError(f"a claim's quantity must start with one of {list(CLAIM_MEASURES)}, got {c['quantity']!r}")
+        head = {"claim": c["quantity"], "claimed": c["value"], "claim_source": f"{c['source_short']}, {c['where']}"}
+        if not both:
+            rows.append(dict.fromkeys(SETTING) | head | {"measure": "", "n": 0, "note": NOT_RUN, "ours": NOT_RUN})
+        for key in both:
+            t = target[(target[SETTING].fillna(-1) == pd.Series(key, index=SETTING).fillna(-1)).all(axis=1)]
+            arm = lambda corr, col: t[t.correction == corr].set_index("seed")[col]
+            for measure, label, unit in measures:
+                if measure == "accuracy":
+                    p = acc_pairs[_group_key(key)]
+                else:
+                    p = paired_difference(arm(False, measure), arm(True, measure), diff=_reduction_pct_of)
+                fmt = "+.2f" if measure == "accuracy" else "+.1f"
+                rows.append(
+                    dict(zip(SETTING, key))
+                    | head
+                    | {
+                        "measure": label,
+                        **{k: p[k] for k in ("n", "mean", "ci_low", "ci_high", "ci_method", "note")},
+                        "ours": paired_text(p, unit, fmt, no_value="corrected never reached the target"),
+                    }
+                )
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+# %% ../nbs/10_results.ipynb #e78b9681
+CLAIMS_HEAD = "what our runs show (paired by seed: mean [95 % CI], n)"
+
+
+def setting_text(r: dict) -> str:
+    "A setting in one line: 'digits · wrn-10-1 · clean · RigL-ERK · density 0.2 · 10 epochs'."
+    recipe = r["recipe"] if isinstance(r.get("recipe"), str) else "—"
+    method = method_text(r | {"method": f"{method_name(r['method'])}-{init_name(r['init'])}"})
+    return f"{r['dataset']} · {r['model_name']} · {recipe} · {method} · density {r['density']:g} · {r['epochs']} epochs"
+
+
+def claims_markdown(
+    table: pd.DataFrame,  # from `claims_table`
+) -> str:
+    "The claims table as Markdown: claim → setting → what our runs show, with notes."
+    lines = [f"| claim | setting | {CLAIMS_HEAD} |", "|---|---|---|"]
+    for (claim, claimed, src), g in table.groupby(["claim", "claimed", "claim_source"], sort=False, dropna=False):
+        what = f"{claim.split(',')[0]}: up to {claimed:.1f} % ({src})"
+        if (g.ours == NOT_RUN).all():
+            lines.append(f"| {what} | — | {NOT_RUN} |")
+            continue
+        for _, s in g.groupby(SETTING, sort=False, dropna=False):
+            r = s.iloc[0].to_dict()
+            cell = "<br>".join(f"{m}: {o}" for m, o in zip(s.measure, s.ours)).replace("|", "\\|")
+            lines.append(f"| {what} | {setting_text(r)} | {cell} |")
+    notes = [
+        "Paired by seed: each corrected run against the baseline run of the same seed and settings; the mean over "
+        f"the n seeds in both arms and, for n ≥ {MIN_PAIRS_CI}, its {100 * CI_LEVEL:g} % bootstrap confidence "
+        f"interval (scipy.stats.bootstrap over the pairs, {N_RESAMPLES:,} resamples, random_state {BOOTSTRAP_SEED}; "
+        "BCa, or percentile where BCa is undefined, as each cell says). An interval that contains 0: these runs "
+        "cannot tell. With 3 pairs the bootstrap never reaches past the smallest or largest difference: the interval "
+        "understates the uncertainty.",
+        "Reduction: per seed, 100 % · (1 − corrected / baseline) of the epochs (and of the cumulative seconds and "
+        "training FLOPs at those epochs) at which each run first reaches the final test accuracy of its seed's "
+        "baseline; > 0: the correction gets there sooner. A corrected run that never gets there is named, not "
+        "counted.",
+        "The claims are the largest numbers over all the paper's experiments (its abstract), not numbers for one "
+        "setting: a setting's smaller gain does not contradict them, and a setting unlike the paper's (another "
+        "dataset, a few epochs) says nothing about them.",
+    ]
+    return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)

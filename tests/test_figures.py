@@ -3,10 +3,11 @@ those recomputed here straight from the run folders (pandas/numpy, independently
 Accuracies are in % in every table and figure (metrics.csv keeps fractions); a gain or a reduction is given only when
 both arms have at least two seeds, and no figure keeps an empty panel."""
 
-import json, math, re, shutil, statistics, subprocess
+import json, math, re, shutil, statistics, subprocess, warnings
 from pathlib import Path
 import matplotlib.image as mpimg
 import nbformat, numpy as np, pandas as pd, pytest
+from scipy import stats
 from conftest import ROOT, PAPERMILL, read_json, DEMO_DENSITIES, DEMO_EPOCHS
 
 FIGURES_NB = ROOT / "nbs" / "figures.ipynb"
@@ -20,6 +21,7 @@ PNGS = [
 ]
 KEYS = ["dataset", "model_name", "method", "init", "density", "epochs"]
 NOT_A_RESULT = "n=1 per arm: no spread, not a result"
+PAIRED_COLUMN = "paired gain (pp) [95 % CI]"
 
 
 def figures(runs_dir, out_dir, out_nb, check=True, include=None):
@@ -72,6 +74,45 @@ def n_note(nb, nc):
 
 def sd(xs):
     return statistics.stdev(xs) if len(xs) > 1 else math.nan
+
+
+def expected_paired(base, corr, unit=" pp", fmt="+.2f"):
+    """The paired cell recomputed here from {seed: value} of each arm: the per-seed differences, their mean, and for
+    n ≥ 3 the 95 % interval of scipy.stats.bootstrap on the differences (9,999 resamples, random_state 0; BCa, else
+    percentile); the seeds of one arm only named."""
+    both = sorted(set(base) & set(corr))
+    d = np.array([corr[s] - base[s] for s in both])
+    if len(d) == 0:
+        head = "no seed in both arms"
+    elif len(d) == 1:
+        head = "n=1 pair: no spread, not a result"
+    elif len(d) == 2:
+        head = f"{d.mean():{fmt}}{unit} (n=2 pairs: no 95 % interval, needs ≥ 3)"
+    else:
+        for method in ("BCa", "percentile"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ci = stats.bootstrap((d,), np.mean, method=method, n_resamples=9999, random_state=0).confidence_interval
+            if np.isfinite(ci.low) and np.isfinite(ci.high):
+                break
+        head = f"{d.mean():{fmt}}{unit} [{ci.low:{fmt}}, {ci.high:{fmt}}] (95 % {method}, n={len(d)})"
+    only = lambda seeds: f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+    rest = [
+        f"{only(sorted(a))}: {what}"
+        for a, what in ((set(base) - set(corr), "baseline only"), (set(corr) - set(base), "corrected only"))
+        if a
+    ]
+    return "; ".join([head, *rest])
+
+
+def arm_values(runs_dir):
+    "{(setting..., correction): {seed: final test acc %}} straight from the folders."
+    out = {}
+    for r in runs_dir if isinstance(runs_dir, list) else complete_runs(runs_dir):
+        out.setdefault(tuple(r[k] for k in KEYS) + (r["correction"],), {})[r["seed"]] = (
+            100 * r["metrics"].test_acc.iloc[-1]
+        )
+    return out
 
 
 def expected_results(runs_dir):
@@ -133,8 +174,8 @@ def check_results_csv(path, runs_dir):
 
 
 def md_rows(md):
-    "The rows of the results table in results.md as dicts keyed by the header (its first table: not the other runs)."
-    lines = [l for l in md.split("\n\n## Other runs")[0].splitlines() if l.startswith("|")]
+    "The rows of the results table in results.md as dicts keyed by the header (its first table)."
+    lines = [l for l in md.split("\n\n## ")[0].splitlines() if l.startswith("|")]  # not the claims, other runs
     cells = lambda l: [c.strip() for c in l.strip("|").split("|")]
     head = cells(lines[0])
     return [dict(zip(head, cells(l))) for l in lines[2:]]
@@ -143,7 +184,7 @@ def md_rows(md):
 def check_results_md(path, runs_dir):
     """results.md: n per row, mean ± sd (with n ≥ 2), gain ± SE only when both arms have n ≥ 2, 'n=1 ... not a result'
     otherwise."""
-    exp, md = expected_results(runs_dir), Path(path).read_text()
+    exp, md, arms = expected_results(runs_dir), Path(path).read_text(), arm_values(runs_dir)
     rows = md_rows(md)
     assert len(rows) == len(exp)
     for r in rows:
@@ -161,7 +202,8 @@ def check_results_md(path, runs_dir):
         acc = r["test acc (%) mean ± sd"]
         assert acc == (f"{e['mean']:.2f} ± {e['sd']:.2f}" if e["n"] >= 2 else f"{e['mean']:.2f} (n=1: no sd)"), (acc, e)
         gain, se, note = expected_gain(exp, key) if key[-1] else (math.nan, math.nan, "")
-        assert r["gain (pp) ± SE"] == ("" if math.isnan(gain) else f"{gain:+.2f} ± {se:.2f}")
+        paired = expected_paired(arms.get(key[:-1] + (False,), {}), arms[key]) if key[-1] else ""
+        assert r[PAIRED_COLUMN] == paired, (r[PAIRED_COLUMN], paired)
         assert r["note"] == note
     if any(e["n"] < 2 for e in exp.values()):
         assert "n=1" in md and "not a result" in md
@@ -245,7 +287,7 @@ def check_panels(out_dir, runs_dir, text):
     }  # accuracy vs FLOPs: a panel per source × density < 1
     only_dense = {src(r) for r in runs} - {k[:3] for k in sparse}  # (dense runs join those panels as the reference)
     expected = {
-        "accuracy.png": 2 * len(settings),
+        "accuracy.png": 3 * len(settings),
         "compute.png": 2 * len(settings),
         "accuracy_vs_flops.png": len(sparse) + len(only_dense),
         "epochs_to_accuracy.png": 3 * len(variants_compared) or 1,
@@ -254,11 +296,21 @@ def check_panels(out_dir, runs_dir, text):
             {(r["dataset"], r["model_name"], r["init"]) for r in runs if r["method"] not in ("dense", "small_dense")}
         ),
     }
+    seeds = {}
+    for r in runs:
+        seeds.setdefault(src(r) + (r["method"], r["init"], r["density"], r["epochs"], r["correction"]), set()).add(
+            r["seed"]
+        )
+    paired = {k[:3] + k[5:7] for k in seeds if k[-1] and seeds[k] & seeds.get(k[:-1] + (False,), set())}
     panels = json.loads((out_dir / "figures.json").read_text())
     assert set(panels) == set(PNGS)
     for name, n in expected.items():
         p = panels[name]["panels"]
         assert len(p) == n, (name, len(p), n)
+        if name == "accuracy.png":  # the bottom row: a paired difference, or why there is none
+            assert sum(a["data"] and not a["message"] for a in p) == 2 * len(settings) + len(paired), p
+            assert sum(a["message"] for a in p) == len(settings) - len(paired), p
+            continue
         placeholder = (name == "epochs_to_accuracy.png" and not variants_compared) or (
             name == "tau.png" and not variants_corrected
         )
@@ -289,7 +341,8 @@ def test_figures_on_demo_runs(demo_runs, tmp_path):
     # one seed per arm: no gain anywhere, and the tables say why
     assert res.gain_pp.isna().all() and (res[res.correction].gain_note == NOT_A_RESULT).all()
     md, rows = check_results_md(out / "results.md", demo_runs)
-    assert all(r["gain (pp) ± SE"] == "" for r in rows) and all(r["n"] == "1" for r in rows)
+    assert all(r[PAIRED_COLUMN] in ("", "n=1 pair: no spread, not a result") for r in rows)
+    assert all(r["n"] == "1" for r in rows)
     assert not re.search(r"[+\-−]\d+\.\d+", md), md  # no signed difference presented anywhere
     assert "±" not in "".join(l for l in md.splitlines()[1:] if l.startswith("| digits"))  # no spread to show
     assert md.count("| digits | wrn-10-1 | authors | rigl | erk |") == 2 * len(
@@ -359,32 +412,55 @@ def _second_seed(run_dir, seed, shift):
     (d / "config.json").write_text(json.dumps({**read_json(d / "config.json"), "seed": seed}))
 
 
-def test_two_seeds_and_two_sources(demo_runs, tmp_path):
-    """Two seeds per arm: n and ± sd in the table, a gain ± SE and reductions; and a second model trained at one density
-    only (outside the sweep layout, named with include_runs), which must not leave an empty panel in any grid."""
+def test_three_seeds_and_two_sources(demo_runs, tmp_path):
+    """Three seeds per arm: n and ± sd in the table, the paired gain with its 95 % interval (recomputed with scipy),
+    reductions, the paired difference per epoch beside the accuracy curves, and the claims table; and a second model
+    trained at one density only (outside the sweep layout, named with include_runs), which must not leave an empty
+    panel in any grid."""
     runs = copy_runs(demo_runs, tmp_path / "runs")
     for i, d in enumerate(sorted(runs.rglob("final.json"))):
         _second_seed(d.parent, 1, 0.04 if i % 2 else -0.03)
+        _second_seed(d.parent, 2, 0.02 if i % 2 else -0.05)
     other = runs / "digits-wrn16"
     for arm in ("base", "agc"):
-        for seed in (0, 1):
+        for seed in (0, 1, 2):
             src = runs / "digits" / f"rigl-erk-{arm}" / f"density{DEMO_DENSITIES[0]}" / f"seed{seed}"
             dst = other / src.relative_to(runs / "digits")
             shutil.copytree(src, dst)
             (dst / "config.json").write_text(json.dumps({**read_json(dst / "config.json"), "model_name": "wrn-16-1"}))
     out, panels, res, _ = render_and_check(runs, tmp_path, include="digits-wrn16")
-    assert len(panels["accuracy.png"]["panels"]) == 2 * (
+    assert len(panels["accuracy.png"]["panels"]) == 3 * (
         len(DEMO_DENSITIES) + 1
-    )  # not 2 sources × 2 splits × 2 densities
-    assert (res.n_seeds == 2).all() and res["test_acc_sd_%"].notna().all()
+    )  # not 2 sources × 3 rows × 2 densities
+    assert (res.n_seeds == 3).all() and res["test_acc_sd_%"].notna().all()
     assert res[res.correction].gain_pp.notna().all() and res[res.correction].gain_se_pp.notna().all()
-    md, rows = check_results_md(out / "results.md", runs)
+    corr = res[res.correction]
+    assert (corr.paired_n == 3).all() and corr.paired_ci_low_pp.notna().all() and corr.paired_ci_high_pp.notna().all()
+    assert ((corr.paired_ci_low_pp <= corr.paired_gain_pp) & (corr.paired_gain_pp <= corr.paired_ci_high_pp)).all()
+    md, rows = check_results_md(out / "results.md", runs)  # every paired cell against scipy, computed here
     assert all("±" in r["test acc (%) mean ± sd"] for r in rows)
-    assert all(("±" in r["gain (pp) ± SE"]) == (r["correction"] == "yes") for r in rows)
-    assert "n=2 seeds per row" in md.splitlines()[0] and "not a result" not in md
+    assert all(
+        bool(re.search(r"\(95 % (BCa|percentile), n=3\)$", r[PAIRED_COLUMN])) == (r["correction"] == "yes")
+        for r in rows
+    )
+    table_md = md.split("\n## The paper's claims")[0]
+    assert "n=3 seeds per row" in md.splitlines()[0] and "not a result" not in table_md
+    claims = pd.read_csv(out / "claims.csv")
+    assert len(claims) == 4 * (len(DEMO_DENSITIES) + 1)  # (1 accuracy + 3 reduction measures) per setting
+    acc_rows = claims[claims.measure == "final test accuracy, corrected − baseline"].set_index(
+        ["model_name", "density"]
+    )
+    exp = {(r.model_name, r.density): r.paired_gain_pp for r in corr.itertuples()}
+    assert {k: pytest.approx(v) for k, v in exp.items()} == acc_rows["mean"].to_dict()  # one function, both tables
+    assert "## The paper's claims, checked against our runs" in md and "not run here" not in md
     e2a = check_epochs_csv(out / "epochs_to_accuracy.csv", runs)
-    assert (e2a.baseline_seeds == 2).all() and not e2a.note.str.contains("n=1").any()
-    assert "mean ± 1 sd over n=2 seeds per curve" in panels["accuracy.png"]["title"]
+    assert (e2a.baseline_seeds == 3).all() and not e2a.note.str.contains("n=1").any()
+    assert "mean ± 1 sd over n=3 seeds per curve" in panels["accuracy.png"]["title"]
+    diff_panels = [a for a in panels["accuracy.png"]["panels"] if "paired, same seed" in a["title"]]
+    assert len(diff_panels) == len(DEMO_DENSITIES) + 1 and all(a["data"] for a in diff_panels)
+    assert all("n=3 pairs, 95 % band" in a["title"] for a in diff_panels)
+    curves = pd.read_csv(out / "paired_curves.csv")
+    assert (curves.n == 3).all() and curves.ci_low_pp.notna().all() and set(curves.acc) == {"val_acc", "test_acc"}
 
 
 def test_empty_runs_dir_fails_with_a_clear_message(tmp_path):
@@ -471,8 +547,8 @@ def fake_run(template, runs, dataset, method, init, mult, density, correction, s
 
 
 def expected_matrix(runs_dir):
-    """{dataset: {(method, init, multiplier, epochs): {(density, correction): [final test acc %]}}} straight from the
-    folders."""
+    """{dataset: {(method, init, multiplier, epochs): {(density, correction): {seed: final test acc %}}}} straight from
+    the folders."""
     out = {}
     for r in complete_runs(runs_dir):
         m = r.get("multiplier")
@@ -483,11 +559,12 @@ def expected_matrix(runs_dir):
                 else 1
             )
         row = out.setdefault(r["dataset"], {}).setdefault((r["method"], r["init"], m, r["epochs"]), {})
-        row.setdefault((r["density"], r["correction"]), []).append(100 * r["metrics"].test_acc.iloc[-1])
+        row.setdefault((r["density"], r["correction"]), {})[r["seed"]] = 100 * r["metrics"].test_acc.iloc[-1]
     return out
 
 
 def expected_cell(accs):
+    accs = list(accs.values()) if isinstance(accs, dict) else accs
     if not accs:
         return "—"
     if len(accs) == 1:
@@ -545,23 +622,34 @@ def test_matrix_and_accuracy_vs_flops_across_methods(demo_runs, tmp_path):
         md = (out / f"matrix_{ds}.md").read_text()
         head, rows = matrix_rows(md)
         densities = sorted({d for cells in exp[ds].values() for d, _ in cells})
-        assert head == ["method", "init", "training", "epochs"] + [
-            f"d={d:g} {s}" for d in densities for s in ("baseline", "corrected")
-        ], head
+        paired_at = {d for cells in exp[ds].values() for d, c in cells if c}  # densities with corrected runs
+        sides = lambda d: ("baseline", "corrected") + (("paired gain",) if d in paired_at else ())
+        assert head == ["method", "init", "training", "epochs"] + [f"d={d:g} {s}" for d in densities for s in sides(d)]
         keys = sorted(exp[ds], key=lambda k: rows_exp.index(k[:3]))
         assert [tuple(r[:4]) for r in rows] == [
             (METHOD_DISPLAY[m], INIT_DISPLAY[i], f"{x}×", str(e)) for m, i, x, e in keys
         ], rows
         for key, row in zip(keys, rows):
-            want = [expected_cell(exp[ds][key].get((d, s), [])) for d in densities for s in (False, True)]
+            cell = lambda d, s: exp[ds][key].get((d, s), {})
+            want = [
+                x
+                for d in densities
+                for x in [expected_cell(cell(d, False)), expected_cell(cell(d, True))]
+                + ([expected_paired(cell(d, False), cell(d, True)) if cell(d, True) else "—"] if d in paired_at else [])
+            ]
             assert row[4:] == want, (ds, key, row, want)
         assert ("n=1: a single run has no spread" in md) == (ds == "digits")
     digits = (out / "matrix_digits.md").read_text()
     assert "| RigL | ERK | 2× | 6 | 83.00 ± 1.41 (n=2) | 84.00 (n=1: no sd, not a result) |" in digits, (
         digits
     )  # by hand
-    assert "| SNFS | Random | 1× | 3 | — | — | 73.00 ± 1.41 (n=2) | 75.00 ± 1.41 (n=2) | — | — |" in digits, digits
-    assert "| Dense | ERK | 1× | 3 | — | — | — | — | 90.00 ± 1.41 (n=2) | — |" in digits, digits
+    assert (
+        "| RigL | ERK | 2× | 6 | 83.00 ± 1.41 (n=2) | 84.00 (n=1: no sd, not a result) | n=1 pair: no spread, not a "
+        "result; seed 1: baseline only |" in digits
+    ), digits
+    snfs = "| SNFS | Random | 1× | 3 | — | — | — | 73.00 ± 1.41 (n=2) | 75.00 ± 1.41 (n=2) | +2.00 pp (n=2 pairs: no "
+    assert snfs + "95 % interval, needs ≥ 3) | — | — |" in digits, digits  # +2 pp in each seed, by hand
+    assert "| Dense | ERK | 1× | 3 | — | — | — | — | — | — | 90.00 ± 1.41 (n=2) | — |" in digits, digits
     cells = pd.read_csv(out / "matrix.csv")
     assert cells.n_seeds.sum() == 25 and set(cells.multiplier) == {1, 2}
     flops = panels["accuracy_vs_flops.png"]

@@ -1,4 +1,4 @@
-"""Published numbers beside ours (issue 20): the data file `balance_sparse/published.csv` (every number with its source,
+"""Published numbers beside ours: the data file `balance_sparse/published.csv` (every number with its source,
 shipped with the package), and the results table and the accuracy figures of `make vis` showing, beside our rows of a
 published setting, the published means with their source, Δ = ours − published and z = Δ / √(s²/n + SE_pub²)."""
 
@@ -13,7 +13,9 @@ from balance_sparse.results import load_published, load_runs, results_table, res
 CSV = ROOT / "balance_sparse" / "published.csv"
 PUB_COLUMN = "published test acc (%): Δ = ours − published, z"
 
-# The numbers as issue 20 gives them: (source, method, init, multiplier, density) -> (mean %, spread, train FLOPs ×)
+# The numbers as their public sources give them: (source, method, init, multiplier, density) -> (mean %, spread, train
+# FLOPs ×); sundar2021: the README of the report's code; evci2020: the first author's comment of 2020-11-19 in
+# https://github.com/google-research/rigl/issues/8 (accuracy × 100, density = 1 − sparsity)
 ISSUE = {
     ("sundar2021", "small_dense", "", 1, 0.2): (91.0, 0.07, 0.20),
     ("sundar2021", "static", "uniform", 1, 0.2): (91.2, 0.16, 0.20),
@@ -29,6 +31,7 @@ for _m, _i, _x, _vals in (
     ("rigl", "erk", 1, (91.8, 92.9, 93.6, 94.2)),
     ("rigl", "erk", 2, (92.4, 93.3, 93.8, 94.2)),
     ("static", "erk", 1, (89.0, 91.5, 92.9, 94.1)),
+    ("static", "erk", 2, (89.7, 91.8, 93.2, 94.1)),
     ("pruning", "", 1, (92.3, 93.3, 93.6, 94.0)),
 ):
     for _d, _v in zip((0.05, 0.1, 0.2, 0.5), _vals):
@@ -46,7 +49,8 @@ def test_every_number_has_a_source_and_a_known_spread():
         assert (r["spread"] == "") == (r["spread_kind"] == "none"), r
         if r["spread_kind"] == "sd":
             assert int(r["seeds"]) >= 2, r  # an sd says over how many seeds
-        assert r["checked"].startswith(("checked: ", "not checked: as stated in issue 20")), r
+        assert r["checked"].startswith("checked: "), r  # every number compared with its public source
+        assert "issue 20" not in " ".join(r.values()), r  # a source is public, never this project's tracker
     pub = load_published()  # the same file, read and checked by the library
     assert len(pub) == len(rows)
     got = {
@@ -62,7 +66,14 @@ def test_every_number_has_a_source_and_a_known_spread():
     assert (res.dataset == "cifar10").all() and (res.model == "wrn-22-2").all()
     assert (res.epochs == 250 * res.multiplier).all() and (res[res.source_key == "sundar2021"].seeds == 3).all()
     assert set(res[res.source_key == "sundar2021"].spread_kind) == {"sd"}
-    assert res[res.source_key == "evci2020"].checked.str.startswith("not checked: as stated in issue 20").all()
+    evci = res[res.source_key == "evci2020"]
+    assert (evci.url == "https://github.com/google-research/rigl/issues/8").all()
+    for r in evci.itertuples():  # each row names its line of the thread: label, sparsity and accuracy
+        label = {"rigl": "RigL", "static": "Static", "pruning": "Pruning"}[r.method]
+        assert f"block '{label}" in r.where and f"'Sparsity: {1 - r.density:g}, Acc: {r.value / 100:.3f}'" in r.where
+        assert "50,000" in r.setting_differences and "not checked here" in r.checked
+    pruning = evci[evci.method == "pruning"].setting_differences
+    assert pruning.str.contains("labels this row 'Pruning (ERK)'", regex=False).all()
     claims = pub[pub.kind == "claim"]
     assert claims.value_text.tolist() == ["5.0", "52.1"] and set(claims.source_key) == {"lei2023"}
     assert (claims["where"] == "abstract").all() and claims.method.eq("").all()  # claims: no setting to compare with
@@ -121,17 +132,17 @@ def test_results_table_shows_the_published_numbers_beside_our_rows(runs):
     assert f"{Z_RIGL:+.2f}" == "-0.79"
     assert rows[("rigl", "erk", "250", "no")][PUB_COLUMN] == (
         "93.1 ± 0.09 (sd, n=3) Sundar & Dwaraknath 2021: Δ -0.10 pp, z = -0.79<br>"
-        "93.6 Evci et al. 2020†: Δ -0.60 pp, no z (no published spread)"
+        "93.6 Evci et al. 2020: Δ -0.60 pp, no z (no published spread)"
     )
     assert rows[("rigl", "erk", "500", "no")][PUB_COLUMN] == (
         f"93.3 ± 0.09 (sd, n=3) Sundar & Dwaraknath 2021: Δ +0.10 pp, z = {Z_2X:+.2f}<br>"
-        "93.8 Evci et al. 2020†: Δ -0.40 pp, no z (no published spread)"
+        "93.8 Evci et al. 2020: Δ -0.40 pp, no z (no published spread)"
     )
     assert rows[("small_dense", "erk", "250", "no")][PUB_COLUMN] == (
         f"91.0 ± 0.07 (sd, n=3) Sundar & Dwaraknath 2021: Δ +0.10 pp, z = {Z_SMALL:+.2f}"
     )
     assert rows[("rigl", "erk", "250", "yes")][PUB_COLUMN] == "—‡"  # no published run with the correction
-    assert "\n†: as stated in issue 20, not checked against the source.\n" in md
+    assert "†" not in md and "issue 20" not in md  # every number checked against its public source
     assert "z = Δ / √(s²/n + SE_pub²), SE_pub = sd_pub/√n_pub" in md
     assert "up to 5.0 % (Lei et al. 2023, abstract)" in md and "up to 52.1 % (Lei et al. 2023, abstract)" in md
     assert "Where Sundar & Dwaraknath 2021's setting differs from ours: " in md
@@ -149,7 +160,7 @@ def test_make_vis_shows_the_published_numbers(runs, tmp_path):
     md, _ = check_results_md(out / "results.md", runs)
     rows = cells_by_row(md)
     assert rows[("rigl", "erk", "250", "no")][PUB_COLUMN].startswith(
-        "93.1 ± 0.09 (sd, n=3) Sundar & Dwaraknath 2021: Δ -0.10 pp, z = -0.79<br>93.6 Evci et al. 2020†"
+        "93.1 ± 0.09 (sd, n=3) Sundar & Dwaraknath 2021: Δ -0.10 pp, z = -0.79<br>93.6 Evci et al. 2020:"
     )
     assert rows[("rigl", "erk", "250", "yes")][PUB_COLUMN] == "—‡"
     beside = pd.read_csv(out / "published_beside.csv", keep_default_na=False, na_values=[""])
