@@ -241,6 +241,8 @@ SWEEP ?=
 RUN ?=
 ## CHECKPOINT: make eval: a .pt file to evaluate instead of the run's newest checkpoint
 CHECKPOINT ?=
+## BN_STATS: make eval: clean (recompute BatchNorm's statistics at the weights first, as bn_stats=clean runs do) or empty
+BN_STATS ?=
 ## BENCH_ARGS: make bench: options of benchmarks/bench.py, e.g. --quick on a CPU
 BENCH_ARGS ?=
 # TIME is also GNU time's format variable: only a TIME given to make on its command line is the Slurm time limit
@@ -317,10 +319,10 @@ status: ## state of every run (complete/running/failed/stopped/not started, epoc
 	@$(if $(SWEEP),+$(MAKE) --no-print-directory $(this_makefile)$(sweep_target) STATUS=1,$(PY) -m balance_sparse.sweep status $(call shquote,$(RUNS)))
 
 # RUN is checked while make reads the recipe, so that its one line is the last one (not followed by make's "Error 1")
-eval_check = $(if $(strip $(RUN)),$(if $(wildcard $(RUN)/config.json),,$(error RUN must be a run folder (one with the config.json that training writes), got '$(RUN)')),$(error make eval needs RUN=<run folder>, e.g. make eval RUN=runs/digits/rigl-erk-agc/density0.2/seed0))
-eval: ## test accuracy, loss, layer densities and inference FLOPs of a run's checkpoint, without training: make eval RUN=runs/... [DATA_DIR=data]
+eval_check = $(if $(filter-out clean,$(BN_STATS)),$(error BN_STATS must be clean or empty (the checkpoint's own BatchNorm statistics), got '$(BN_STATS)'))$(if $(strip $(RUN)),$(if $(wildcard $(RUN)/config.json),,$(error RUN must be a run folder (one with the config.json that training writes), got '$(RUN)')),$(error make eval needs RUN=<run folder>, e.g. make eval RUN=runs/digits/rigl-erk-agc/density0.2/seed0))
+eval: ## test accuracy, loss, layer densities and inference FLOPs of a run's checkpoint, without training: make eval RUN=runs/... [DATA_DIR=data] [BN_STATS=clean]
 	$(eval_check)
-	$(PY) -c 'import balance_sparse.evaluation as e; e.main()' $(RUN) --data-dir $(DATA_DIR)$(if $(CHECKPOINT), --checkpoint $(CHECKPOINT))$(if $(DEVICE), --device $(DEVICE)) --option-names make
+	$(PY) -c 'import balance_sparse.evaluation as e; e.main()' $(RUN) --data-dir $(DATA_DIR)$(if $(CHECKPOINT), --checkpoint $(CHECKPOINT))$(if $(BN_STATS), --bn-stats $(BN_STATS))$(if $(DEVICE), --device $(DEVICE)) --option-names make
 
 vis: ## draw the paper's figures and results table from runs/ into runs/figures/
 	mkdir -p runs/figures

@@ -4,13 +4,14 @@
 
 # %% ../nbs/03_correction.ipynb #3f9bc83b
 from __future__ import annotations
-import copy, math, warnings
+import contextlib, copy, math, warnings
 from typing import Callable, Iterable
 import torch
 from torch import nn
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
 from .distributed import all_reduce_mean, weigh  # N processes (torchrun): means over the ranks
+from .batchnorm import running_stats_kept  # the statistics pass leaves θ's BatchNorm averages
 
 # %% auto #0
 __all__ = ['tau_estimate', 'paired_forward', 'GradientCorrection']
@@ -106,6 +107,7 @@ class GradientCorrection:
         snapshot: nn.Module | None = None,  # initial θ̃; None = a copy of `model`
         fused: bool = False,  # `forward` runs θ and θ̃ as one batched call (`paired_forward`)
         nonfinite_tau: str = "keep",
+        keep_bn_stats: bool = True,  # the statistics pass puts θ's BatchNorm running statistics back (09a_batchnorm)
     ):  # a NaN/inf τ_curr: "keep" τ, or "propagate" it into τ (the authors')
         if pairing not in ("lagged", "current"):
             raise ValueError(f"pairing must be 'lagged' or 'current', got {pairing!r}")
@@ -113,7 +115,7 @@ class GradientCorrection:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if nonfinite_tau not in ("keep", "propagate"):
             raise ValueError(f"nonfinite_tau must be 'keep' or 'propagate', got {nonfinite_tau!r}")
-        self.nonfinite_tau = nonfinite_tau
+        self.nonfinite_tau, self.keep_bn_stats = nonfinite_tau, bool(keep_bn_stats)
         self.model, self.loss_fn, self.gamma, self.alpha, self.tau, self.pairing = (
             model,
             loss_fn,
@@ -155,22 +157,28 @@ class GradientCorrection:
         total = [torch.zeros_like(p) for p in self.params]
         losses, snap_losses, n = [], [], 0
         self._kept, keep = {}, (iter(keep) if keep is not None else None)
-        for x, y, *w in batches:
-            w = w[0] if w else 1.0  # N ranks: the slice's share of the batch mean
-            loss = weigh(self.loss_fn(self.model(x), y), w)
-            grads = self._grads(loss, self.params)
-            torch._foreach_add_(total, grads)
-            if keep is not None:  # ∇ℓ_b(θ_e) is ∇ℓ_b(θ̃) of this epoch's step on batch b
-                flat = torch.cat([g.reshape(-1) for g in grads])
-                if self.kept_device is not None:  # host memory, pinned when the copy comes from a GPU (streamed back)
-                    host = torch.empty(flat.shape, dtype=flat.dtype, device=self.kept_device, pin_memory=flat.is_cuda)
-                    flat = host.copy_(flat, non_blocking=flat.is_cuda)
-                self._kept[next(keep)] = (loss.detach(), flat)
-            losses.append(loss.detach())
-            if self.pairing == "lagged":
-                with torch.no_grad():
-                    snap_losses.append(weigh(self.loss_fn(self.snapshot(x), y), w).detach())
-            n += 1
+        kept = running_stats_kept(self.model) if self.keep_bn_stats else contextlib.nullcontext()
+        with kept:  # clean: a measurement, not training (the authors' pass updates the running averages)
+            for x, y, *w in batches:
+                w = w[0] if w else 1.0  # N ranks: the slice's share of the batch mean
+                loss = weigh(self.loss_fn(self.model(x), y), w)
+                grads = self._grads(loss, self.params)
+                torch._foreach_add_(total, grads)
+                if keep is not None:  # ∇ℓ_b(θ_e) is ∇ℓ_b(θ̃) of this epoch's step on batch b
+                    flat = torch.cat([g.reshape(-1) for g in grads])
+                    if (
+                        self.kept_device is not None
+                    ):  # host memory, pinned when the copy comes from a GPU (streamed back)
+                        host = torch.empty(
+                            flat.shape, dtype=flat.dtype, device=self.kept_device, pin_memory=flat.is_cuda
+                        )
+                        flat = host.copy_(flat, non_blocking=flat.is_cuda)
+                    self._kept[next(keep)] = (loss.detach(), flat)
+                losses.append(loss.detach())
+                if self.pairing == "lagged":
+                    with torch.no_grad():
+                        snap_losses.append(weigh(self.loss_fn(self.snapshot(x), y), w).detach())
+                n += 1
         if n == 0:
             raise ValueError("refresh needs at least one batch")
         total = all_reduce_mean(total)  # N ranks: their slices of each batch make up the batch

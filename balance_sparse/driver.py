@@ -33,7 +33,9 @@ def reject_unknown_parameters(
         raise NameError(f"unknown parameter(s) {unknown}; the parameters are: {_public(known)}")
 
 # %% ../nbs/11_driver.ipynb #d6ab0e5d
-PRESETS = {"demo": dict(dataset="digits", model="wrn-10-1", epochs=10, batch_size=32, lr=0.05, interval=40)}
+PRESETS = {  # the demo evaluates the weights: BatchNorm statistics recomputed (09a_batchnorm), whatever the recipe
+    "demo": dict(dataset="digits", model="wrn-10-1", epochs=10, batch_size=32, lr=0.05, interval=40, bn_stats="clean")
+}
 DATASET_DEFAULTS = {
     "cifar100": dict(model="resnet50", lr=0.2, weight_decay=1e-4, lr_step=20000, warmup_steps=1760, crop="resized")
 }

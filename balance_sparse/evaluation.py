@@ -17,6 +17,7 @@ from .driver import load_run_data, build_model
 from .datasets import DataNotFoundError
 from .flops import dense_flops, sparse_flops
 from .train import evaluate, resolve_device
+from .batchnorm import bn_layers, probe_subset, recompute_bn
 
 # %% auto #0
 __all__ = ['BARE_STATE_DICT', 'load_weights', 'check_fits', 'weight_density', 'evaluate_run', 'main']
@@ -157,7 +158,8 @@ def _summary(r: dict) -> str:
     lines = [
         f"{r['run_dir']}: {r['model_name']} on the {r['dataset']} test split ({r['n_test']} images), weights "
         f"{r['checkpoint']}" + (f" (epoch {r['epoch']})" if r["epoch"] is not None else "") + f", {r['device']}",
-        f"test accuracy {100 * r['test_acc']:.2f} %{recorded}, loss {r['test_loss']:.4f}",
+        f"test accuracy {100 * r['test_acc']:.2f} %{recorded}, loss {r['test_loss']:.4f}"
+        + (", BatchNorm statistics recomputed at the weights" if r["bn_stats"] == "clean" else ""),
         f"density {r['density']:.4f} over {len(r['layer_density'])} Conv2d/Linear weights; inference "
         f"{_flops(r['sparse_flops'])} per image ({_flops(r['dense_flops'])} dense, "
         f"{r['dense_flops'] / r['sparse_flops']:.2f}x fewer)",
@@ -171,9 +173,15 @@ def evaluate_run(
     data_dir="data",  # where the dataset lives (as the run's data_dir)
     device=None,  # None: CUDA if available, else CPU
     checkpoint=None,  # evaluate this file instead (a training checkpoint or a bare state dict)
+    bn_stats=None,  # None: the checkpoint's BatchNorm statistics; "clean": recomputed as fit does (09a_batchnorm)
 ) -> dict:
     """Test loss and accuracy, per-layer density and inference FLOPs of a run's weights, without training; writes
     eval.json."""
+    if bn_stats not in (None, "clean"):
+        raise ValueError(
+            f"bn_stats must be None (the checkpoint's BatchNorm statistics) or 'clean' (recomputed at the weights "
+            f"from the run's fixed training batches), got {bn_stats!r}"
+        )
     run = RunFolder(run_dir)
     config = _config(run)
     state, path, ck = load_weights(run.path, checkpoint)
@@ -202,13 +210,20 @@ def evaluate_run(
             f"{data_fingerprint(x, y)}, {run.config} records {recorded}): pass the data_dir the run used"
         )
     mean, std = config.get("mean", mean), config.get("std", std)  # as recorded by the run
-    loader = (
-        dataloader_pipeline(x, y, s.batch_size, mean=mean, std=std, device=device, num_workers=s.num_workers or 0)
-        if s.loader == "dataloader"
-        else TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device)
-    )
+
+    def make(x, y):
+        if s.loader == "dataloader":
+            return dataloader_pipeline(
+                x, y, s.batch_size, mean=mean, std=std, device=device, num_workers=s.num_workers or 0
+            )
+        return TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device)
+
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if s.amp else contextlib.nullcontext
-    test_loss, test_acc = evaluate(model, loader, autocast, lambda b: b.to(dtype=dtype, memory_format=memory_format))
+    prepare = lambda b: b.to(dtype=dtype, memory_format=memory_format)
+    if bn_stats == "clean" and bn_layers(model):  # the batches fit's BatchNormCheck uses: the same statistics
+        idx = probe_subset(len(splits.train[1]), s.bn_batches * s.batch_size, s.seed)
+        recompute_bn(model, [(prepare(xb), yb) for xb, yb in make(*(t[idx] for t in splits.train))], autocast)
+    test_loss, test_acc = evaluate(model, make(x, y), autocast, prepare)
 
     layer_density, density = weight_density(model)
     input_size = (1, *x.shape[1:])
@@ -223,6 +238,7 @@ def evaluate_run(
         "device": str(device),
         "test_loss": test_loss,
         "test_acc": test_acc,
+        "bn_stats": bn_stats or "as in the checkpoint",  # "clean": recomputed here
         "recorded_test_loss": last[-1].get("test_loss"),
         "recorded_test_acc": last[-1].get("test_acc"),  # the checkpoint's last metrics row
         "density": density,
@@ -247,6 +263,12 @@ def main(argv=None):
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: CUDA if available)")
     p.add_argument("--checkpoint", default=None, help="evaluate this .pt file instead of the run's own")
     p.add_argument(
+        "--bn-stats",
+        default=None,
+        help="clean: recompute BatchNorm's statistics at the weights first, as fit does with bn_stats='clean' "
+        "(default: the checkpoint's)",
+    )
+    p.add_argument(
         "--option-names",
         choices=("cli", "make"),
         default="cli",
@@ -254,7 +276,7 @@ def main(argv=None):
     )
     a = p.parse_args(argv)
     try:
-        return evaluate_run(a.run, a.data_dir, a.device, a.checkpoint)
+        return evaluate_run(a.run, a.data_dir, a.device, a.checkpoint, a.bn_stats)
     except (ValueError, OSError) as e:  # refusals, missing data (DataNotFoundError)
         if isinstance(e, DataNotFoundError):  # named as this command line (or the Makefile) spells it
             e = e.named("DATA_DIR=" if a.option_names == "make" else "--data-dir")

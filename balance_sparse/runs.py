@@ -651,8 +651,9 @@ class RunRecord:
         "Training seconds of the whole run: earlier sessions' and this one's."
         return self.seconds_before + time.perf_counter() - self.t0
 
-    def epoch_end(self, row: dict, state: dict, evals: str = ""):
-        "Keep an epoch: its row, the checkpoint (`state`: the run's objects) and metrics.csv, W&B, the progress line."
+    def epoch_end(self, row: dict, state: dict, evals: str = "", note: str = ""):
+        """Keep an epoch: its row, the checkpoint (`state`: the run's objects) and metrics.csv, W&B, the progress line
+        (and `note`, e.g. a flag on the evaluation, on a line of its own)."""
         self.rows.append(row)
         self.epoch, self.seconds = row["epoch"], row["seconds"]
         if self.own is not None:
@@ -674,6 +675,8 @@ class RunRecord:
             f"epoch {row['epoch']:>3}/{self.epochs}  loss {row['train_loss']:.4f}  "
             f"acc {row['train_acc']:.4f}{evals}  {self.seconds:.1f}s"
         )
+        if note:
+            self.out.line(note)
 
     def finish(self, status: str, writer=None, **extra):
         "final.json (by `writer`, default the owner), the end of W&B; the status is `fit`'s too."
@@ -689,6 +692,8 @@ class RunRecord:
                 density=self.config.get("density"),
                 density_reached=last.get("density"),
                 **{k: last.get(k) for k in ("test_acc", "val_acc", "train_flops", "seconds")},
+                bn_stats=self.config.get("bn_stats"),  # the statistics every evaluation used (09a_batchnorm)
+                bn_stale_epochs=[r["epoch"] for r in self.rows if r.get("bn_stale") == 1],  # evaluations flagged
                 **extra,
             )
         if self.wb is not None:

@@ -258,6 +258,22 @@ class RunSettings:
     mask_init: str | None = _row(
         "initial masks", "exactly round(d_l·N_l) nonzeros per layer", "Bernoulli(d_l) per weight"
     )
+    bn_stats: str | None = _row(
+        "BatchNorm statistics of every evaluation (09a_batchnorm)",
+        "recomputed at the weights from bn_batches fixed training batches",
+        "the running averages training left",
+    )
+    stats_pass_bn: str | None = _row(
+        "the correction's statistics pass and θ's BatchNorm running statistics",
+        "put back as they were (the pass measures θ)",
+        "updated by its training-mode forward at θ_e",
+    )
+    bn_batches: int = setting(
+        16,
+        "a whole number >= 1",
+        _number(int, 1),
+        "evaluation: fixed, unaugmented training batches behind recomputed BatchNorm statistics and its check",
+    )
     loader: str | None = setting(
         None,
         "one of gpu, dataloader, or None (gpu)",

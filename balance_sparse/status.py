@@ -36,13 +36,19 @@ def find_runs(runs_dir, skip=("figures", ".sweeps")) -> list[Path]:
 def _progress(f: RunFolder) -> dict:
     """Epochs done and the last validation and test accuracy (%) from metrics.csv; the epochs the run trains from
     config.json."""
-    out = {"epochs_done": 0, "epochs": None, "val_acc_%": math.nan, "test_acc_%": math.nan}
+    out = {"epochs_done": 0, "epochs": None, "val_acc_%": math.nan, "test_acc_%": math.nan, "stale": ""}
     try:
         m = pd.read_csv(f.metrics)
         out["epochs_done"] = len(m)
         for k in ("val_acc", "test_acc"):
             if len(m) and k in m.columns:
                 out[f"{k}_%"] = 100 * float(m[k].iloc[-1])
+        if len(m) and m.get("bn_stale", pd.Series([0])).iloc[-1] == 1:  # 09a_batchnorm: running ≪ batch statistics
+            last = m.iloc[-1]
+            out["stale"] = (
+                f"epoch {int(last.epoch)} evaluated stale BatchNorm statistics ({last.bn_running_acc:.1%} vs "
+                f"{last.bn_batch_acc:.1%} with batch statistics on training images)"
+            )
     except Exception:
         pass
     for p in (f.config, f.final):
@@ -76,13 +82,15 @@ def run_status(runs, now: float | None = None) -> pd.DataFrame:
         if state == "not started" and not note:
             note = _submitted(f)
         times = [p.stat().st_mtime for p in (f.config, f.metrics, f.final, f.running) if p.exists()]
+        progress = _progress(f)
+        stale = progress.pop("stale")
         rows.append(
             {
                 "run_dir": str(d),
                 "state": state,
-                **_progress(f),
+                **progress,
                 "updated": pd.Timestamp.fromtimestamp(max(times)).floor("s") if times else pd.NaT,
-                "note": note,
+                "note": "; ".join(n for n in (note, stale) if n),
             }
         )
     df = pd.DataFrame(

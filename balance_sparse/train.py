@@ -22,11 +22,12 @@ from .datasets import channel_stats
 from .loaders import TensorLoader, dataloader_pipeline
 from .flops import FlopsMeter, epoch_train_flops
 from .distributed import EpochSums, world, shard, weigh, sync_batchnorm
+from .batchnorm import BN_COLUMNS, BatchNormCheck, bn_layers, probe_subset
 from torch.nn.parallel import DistributedDataParallel
 
 # %% auto #0
-__all__ = ['METRIC_COLUMNS', 'as_tensors', 'evaluate', 'check_inputs', 'param_groups', 'device_name', 'resolve_device',
-           'lr_factor', 'check_fit', 'Run', 'build_run', 'epoch_row', 'fit']
+__all__ = ['METRIC_COLUMNS', 'WALL_CLOCK', 'as_tensors', 'evaluate', 'check_inputs', 'param_groups', 'device_name',
+           'resolve_device', 'lr_factor', 'check_fit', 'Run', 'bn_check', 'build_run', 'epoch_row', 'fit']
 
 # %% ../nbs/09_train.ipynb #ef7f7689
 def as_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
@@ -122,7 +123,9 @@ METRIC_COLUMNS = [
     "density",
     "train_flops",
     "seconds",
+    *BN_COLUMNS,  # the BatchNorm check and its cost (09a_batchnorm)
 ]
+WALL_CLOCK = ["seconds", "bn_seconds"]  # the columns that time the run: two runs of the same computation differ there
 
 
 def _versions() -> dict:
@@ -330,6 +333,7 @@ class Run:
     mode: str  # correction_mode: faithful, same_batches or replay
     rank: int = 0
     world_size: int = 1
+    bn: BatchNormCheck | None = None  # the evaluation's BatchNorm work; None: the model has no BatchNorm
 
     def autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.s.amp else contextlib.nullcontext()
@@ -378,6 +382,18 @@ class Run:
             if part:
                 part.load_state_dict(ck[key])
         _set_rng_state(ck["rng"], self.device)
+
+# %% ../nbs/09_train.ipynb #af34b2bf
+def bn_check(model: nn.Module, x, y, s: RunSettings, make, prepare) -> BatchNormCheck | None:
+    "The evaluation's BatchNorm work (09a_batchnorm) on fixed training batches from `make`; None without BatchNorm."
+    if not bn_layers(model):
+        return None
+    idx = probe_subset(len(y), s.bn_batches * s.batch_size, s.seed)
+    with torch.random.fork_rng(devices=[]):  # a loader may seed the global generator: the run's stays as it was
+        batches = [
+            (prepare(xb), yb, w) for xb, yb, w in shard(make(x[idx], y[idx], augment=False, shuffle=False), *world())
+        ]
+    return BatchNormCheck(batches, len(idx), recompute=s.bn_stats == "clean")
 
 # %% ../nbs/09_train.ipynb #30730849
 def build_run(
@@ -438,6 +454,7 @@ def build_run(
             snapshot=snapshot,
             fused=s.fused,
             nonfinite_tau="keep" if s.nonfinite_tau == "clean" else "propagate",
+            keep_bn_stats=s.stats_pass_bn == "clean",
         )
     steps = math.ceil(len(splits["train"][1]) / s.batch_size)
     fraction = s.stats_fraction or 1.0
@@ -487,6 +504,7 @@ def build_run(
         mode,
         rank,
         world_size,
+        bn=bn_check(model, x_train, y_train, s, make, lambda x: x.to(dtype=dtype, memory_format=memory_format)),
     )
 
 # %% ../nbs/09_train.ipynb #acc6f540
@@ -495,10 +513,14 @@ def _check_finite(what: str, value: float, epoch: int, step: int):
         raise FloatingPointError(f"{what} became {value} at epoch {epoch + 1}, step {step}")
 
 
-def epoch_row(r: Run, epoch: int, step: int, sums: EpochSums, rows: list[dict], seconds) -> tuple[dict, str]:
-    "The epoch's metrics row — training sums over all ranks, evaluation, τ, density, FLOPs — and its progress text."
+def epoch_row(r: Run, epoch: int, step: int, sums: EpochSums, rows: list[dict], seconds) -> tuple[dict, str, str]:
+    """The epoch's metrics row — training sums over all ranks, BatchNorm's statistics and check, evaluation, τ,
+    density, FLOPs — its progress text, and a line flagging stale BatchNorm statistics ('' if none)."""
     train_loss, train_acc, seen, flops_seen = sums.totals(r.flops.seen)
     _check_finite("training loss", train_loss, epoch, step)
+    bn, note = dict.fromkeys(BN_COLUMNS, math.nan), ""  # no BatchNorm: nothing to recompute or check
+    if r.bn is not None:  # recompute (bn_stats='clean') or keep the running statistics, and check them
+        bn, note = r.bn.columns(r.model, r.autocast, r.flops.forward(), rows[-1] if rows else {}, epoch + 1)
     ev = {k: evaluate(r.model, loader, r.autocast, r.prepare) for k, loader in r.eval_loaders.items()}
     for k, (loss_k, _) in ev.items():
         _check_finite(f"{k} loss", loss_k, epoch, step)
@@ -529,11 +551,12 @@ def epoch_row(r: Run, epoch: int, step: int, sums: EpochSums, rows: list[dict], 
         "density": r.masking.density if r.masking else 1.0,
         "train_flops": (rows[-1]["train_flops"] if rows else 0.0) + flops,
         "seconds": seconds(),
+        **bn,
     }
     text = "".join(f"  {k} {ev[k][1]:.4f}" for k in ev)
     if r.corr:
         text += f"  τ {r.corr.tau:.4f}  τ_curr {r.corr.tau_curr:.4f}"
-    return row, text
+    return row, text, note
 
 # %% ../nbs/09_train.ipynb #41332b05
 def fit(
@@ -612,6 +635,6 @@ def fit(
                 if (i + 1) % log_every == 0 and sums.seen:  # the only host syncs inside an epoch
                     _check_finite("training loss", sums.mean_loss(), epoch, record.step)
                     record.show(loss=f"{sums.mean_loss():.3f}", tau=f"{r.corr.tau:.3f}" if r.corr else "-")
-            row, text = epoch_row(r, epoch, record.step, sums, record.rows, record.elapsed)
-            record.epoch_end(row, r.state_dict(), text)
+            row, text, note = epoch_row(r, epoch, record.step, sums, record.rows, record.elapsed)
+            record.epoch_end(row, r.state_dict(), text, note)
     return record.metrics()

@@ -8,12 +8,12 @@ import json, os, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import pandas as pd, pytest, torch
-from balance_sparse.train import METRIC_COLUMNS
+from balance_sparse.train import METRIC_COLUMNS, WALL_CLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("dist_worker.py")
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-SAME = [c for c in METRIC_COLUMNS if c != "seconds"]  # every metric but the wall clock
+SAME = [c for c in METRIC_COLUMNS if c not in WALL_CLOCK]  # every metric but the wall clock
 CASES = {
     2: {"SIZES": "139,37,29"},  # lagged τ, an independent statistics draw
     3: {"SIZES": "130,37,29", "PAIRING": "current", "MODE": "replay"},

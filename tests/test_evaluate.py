@@ -146,3 +146,23 @@ def test_make_eval_command_line(trained, run_copy):
     _edit_config(run_copy, model_name="wrn-16-1")
     bad = subprocess.run(MAKE_EVAL + [str(run_copy), "--data-dir", str(data)], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 1 and bad.stdout == "" and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_bn_stats_clean_is_what_a_clean_run_records(trained, tmp_path):
+    """`make eval BN_STATS=clean` on an authors-recipe run (running BatchNorm statistics) gives the test accuracy that
+    the same run with bn_stats=clean records: training is the same, only the evaluation's statistics differ."""
+    run, data = trained
+    papermill(
+        tmp_path / "train.ipynb",
+        *("dataset", "cifar10", "model", "wrn-10-1", "epochs", 2, "batch_size", 32, "interval", 3),
+        *("data_dir", data, "run_dir", tmp_path / "run", "bn_stats", "clean"),
+    )
+    clean = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    authors = pd.read_csv(run / "metrics.csv")
+    assert json.loads((run / "config.json").read_text())["bn_stats"] == "authors"
+    pd.testing.assert_series_equal(clean.train_loss, authors.train_loss)  # the same training
+    r = evaluate_run(run, data, device="cpu", bn_stats="clean")
+    assert r["test_acc"] == clean.test_acc.iloc[-1] and abs(r["test_loss"] - clean.test_loss.iloc[-1]) <= 1e-9
+    assert r["bn_stats"] == "clean" and r["recorded_test_acc"] == authors.test_acc.iloc[-1]
+    with pytest.raises(ValueError, match="bn_stats must be None"):
+        evaluate_run(run, data, device="cpu", bn_stats="recompute")

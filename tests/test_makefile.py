@@ -405,3 +405,13 @@ def test_eval_checks_run_before_any_work(tmp_path):
     last = r.stderr.splitlines()[-1]
     assert r.returncode != 0 and "RUN must be a run folder" in last and str(tmp_path / "nope") in last, r.stderr
     assert "balance_sparse.evaluation" not in r.stdout  # stopped before the evaluation's command
+
+
+def test_eval_bn_stats_is_checked_and_passed_on(tmp_path):
+    "BN_STATS: anything but clean or empty is one line, the last, before any work; clean reaches the command line."
+    r = make("eval", f"RUN={tmp_path}", "BN_STATS=recompute", cwd=tmp_path)
+    last = r.stderr.splitlines()[-1]
+    assert r.returncode != 0 and "BN_STATS must be clean or empty" in last and "'recompute'" in last, r.stderr
+    (tmp_path / "config.json").write_text("{}")
+    r = make("-n", "eval", f"RUN={tmp_path}", "BN_STATS=clean", cwd=tmp_path)
+    assert r.returncode == 0 and "--bn-stats clean" in r.stdout, r.stderr

@@ -3,7 +3,7 @@
 import os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pandas as pd, pytest
-from balance_sparse.train import METRIC_COLUMNS
+from balance_sparse.train import METRIC_COLUMNS, WALL_CLOCK
 
 SCRIPT = textwrap.dedent("""
     import sys, torch
@@ -54,7 +54,7 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(tmp_path):
     assert resumed.returncode == 0, out
     final = pd.read_json(killed / "final.json", typ="series")
     assert final["status"] == "complete" and final["started_at_epoch"] >= 2  # resumed from a checkpoint, not retrained
-    same = [c for c in METRIC_COLUMNS if c != "seconds"]
+    same = [c for c in METRIC_COLUMNS if c not in WALL_CLOCK]
     pd.testing.assert_frame_equal(
         pd.read_csv(killed / "metrics.csv")[same], pd.read_csv(tmp_path / "full" / "metrics.csv")[same]
     )
@@ -167,6 +167,6 @@ def test_a_full_disk_ends_with_one_line_and_the_run_resumes_exactly(tmp_path, mo
     monkeypatch.undo()  # space freed
     resumed = fit(net(), (x, y), (x[:20], y[:20]), run_dir=run_dir, **kw)
     assert resumed.attrs["status"] == full.attrs["status"] == "complete"
-    same = [c for c in METRIC_COLUMNS if c != "seconds"]
+    same = [c for c in METRIC_COLUMNS if c not in WALL_CLOCK]
     pd.testing.assert_frame_equal(resumed[same], full[same])
     assert pd.read_json(run_dir / "final.json", typ="series")["started_at_epoch"] == 1
