@@ -652,6 +652,12 @@ def test_matrix_and_accuracy_vs_flops_across_methods(demo_runs, tmp_path):
     assert "| Dense | ERK | 1× | 3 | — | — | — | — | — | — | 90.00 ± 1.41 (n=2) | — |" in digits, digits
     cells = pd.read_csv(out / "matrix.csv")
     assert cells.n_seeds.sum() == 25 and set(cells.multiplier) == {1, 2}
+    two_x = [
+        a["title"]
+        for a in panels["accuracy.png"]["panels"]
+        if "paired, same seed" in a["title"] and "6 epochs" in a["title"]
+    ]
+    assert len(two_x) == 1 and two_x[0].endswith("n=1 pair: no spread, not a result\nseed 1: baseline only, not paired")
     flops = panels["accuracy_vs_flops.png"]
     assert sorted(p["title"].split("\n") for p in flops["panels"]) == [  # one panel per dataset × density < 1
         ["CIFAR-100 demo · wrn-10-1", "density 0.2", "n = 2 seed(s) per point"],
