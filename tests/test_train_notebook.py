@@ -168,6 +168,7 @@ def test_every_parameter_passed_trains_the_baseline_without_warnings(tmp_path):
         "correction": "no",
         "correction_mode": "faithful",
         "stats_fraction": 1,
+        "bn_stats": "authors",
         "density": 0.2,
         "init": "erk",
         "epochs": 1,
@@ -189,6 +190,7 @@ def test_every_parameter_passed_trains_the_baseline_without_warnings(tmp_path):
     assert "TqdmWarning" not in (tmp_path / "out.ipynb").read_text()
     config, m = read_json(run / "config.json"), pd.read_csv(run / "metrics.csv")
     assert config["correction"] is False and m.tau.isna().all()
+    assert config["bn_stats"] == "authors" and m.bn_batch_acc.notna().all()  # -p wins over the demo preset's clean
     assert (
         json.loads((run / "final.json").read_text(), parse_constant=lambda c: 1 / 0)["status"] == "complete"
     )  # strict JSON
