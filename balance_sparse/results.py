@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from .settings import RunSettings, SPEED_SETTINGS
+from .batchnorm import STALE_GAP
 
 # %% auto #0
 __all__ = ['CONFIG_COLUMNS', 'SETTING', 'LAYOUT', 'CORRECTION_ONLY', 'RUN_EXTRAS', 'SHOWN', 'RUN_COLUMNS', 'OTHER_COLUMNS',
@@ -21,7 +22,7 @@ __all__ = ['CONFIG_COLUMNS', 'SETTING', 'LAYOUT', 'CORRECTION_ONLY', 'RUN_EXTRAS
            'correction_variant', 'layout_problem', 'run_settings', 'settings_labels', 'load_runs', 'seeds_text',
            'paired_difference', 'paired_text', 'paired_curve', 'n_note', 'paired_by_setting', 'final_rows',
            'check_seeds', 'off_target', 'results_table', 'seed_epochs_to_accuracy', 'epochs_to_accuracy',
-           'density_text', 'method_text', 'paired_note', 'results_markdown', 'method_name', 'init_name',
+           'density_text', 'method_text', 'paired_note', 'results_markdown', 'bn_note', 'method_name', 'init_name',
            'density_column', 'matrix_order', 'accuracy_cell', 'matrix_cells', 'matrix_table', 'matrix_markdown',
            'load_published', 'published_se', 'z_score', 'published_for', 'published_beside', 'published_text',
            'published_cell', 'published_notes', 'seed_epochs_to_target', 'claims_table', 'setting_text',
@@ -107,6 +108,7 @@ def _run_info(cfg: dict, run_dir=None) -> dict:
     info["dataset"] = info["dataset"] or "unknown"
     info["model_name"] = info["model_name"] or cfg.get("model")  # `fit` without a name: the class name
     info["multiplier"] = run_multiplier(cfg, run_dir)
+    info["bn_stats"] = cfg.get("bn_stats")  # the BatchNorm statistics its evaluations used (09a_batchnorm)
     return info
 
 
@@ -1079,6 +1081,36 @@ def results_markdown(
     if published is not None:
         notes += published_notes(table, published)
     return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
+
+# %% ../nbs/10_results.ipynb #2e7938ac
+def bn_note(metrics: pd.DataFrame) -> str:
+    "results.md's note on the runs' BatchNorm statistics: which ones their evaluations used, and every flagged run."
+    runs = metrics.groupby("run_dir", sort=True)
+    used = runs["bn_stats"].first().fillna("unrecorded") if "bn_stats" in metrics else pd.Series(dtype=object)
+    what = {
+        "clean": "recomputed at the weights",
+        "authors": "running averages",
+        "unrecorded": "not recorded (older runs)",
+    }
+    counts = ", ".join(
+        f"{n} run(s) {what.get(k, k)} (bn_stats={k})" for k, n in used.value_counts().sort_index().items()
+    )
+    if not counts:
+        return ""
+    flagged = metrics[metrics.get("bn_stale", pd.Series(0, index=metrics.index)) == 1]
+    text = f"BatchNorm statistics of the evaluations (09a_batchnorm): {counts}."
+    if len(flagged):
+        last = runs.epoch.max()
+        items = [
+            f"{d} (epoch{'s' if len(e) > 1 else ''} {', '.join(map(str, e))}"
+            + ("; the final one: its recorded accuracy is not the weights')" if last[d] in e else ")")
+            for d, e in flagged.groupby("run_dir", sort=True).epoch.apply(list).items()
+        ]
+        text += (
+            f" {len(items)} run(s) evaluated stale running statistics (accuracy with them more than "
+            f"{100 * STALE_GAP:g} points below batch statistics on the same training images): " + "; ".join(items) + "."
+        )
+    return text
 
 # %% ../nbs/10_results.ipynb #10ac0f35
 METHOD_NAMES = {

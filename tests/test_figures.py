@@ -348,6 +348,8 @@ def test_figures_on_demo_runs(demo_runs, tmp_path):
     assert md.count("| digits | wrn-10-1 | authors | rigl | erk |") == 2 * len(
         DEMO_DENSITIES
     )  # the drivers run the authors recipe
+    n = 2 * len(DEMO_DENSITIES)  # the demo preset evaluates the weights (bn_stats=clean) even in the authors recipe
+    assert f"{n} run(s) recomputed at the weights (bn_stats=clean)." in md and "stale" not in md, md
     assert "n=1 seed per row: single runs, no spread; no difference below is a result" in md.splitlines()[0]
     e2a = check_epochs_csv(out / "epochs_to_accuracy.csv", demo_runs)
     assert sorted(e2a.density) == sorted(DEMO_DENSITIES) and e2a.epoch_reduction_pct.isna().all()
