@@ -131,7 +131,8 @@ def train_parameters(params: dict) -> tuple[RunSettings, dict]:
     preset = None if _none(params.get("preset")) else params["preset"]
     if preset is not None and preset not in PRESETS:
         raise ValueError(f"preset must be one of {', '.join(PRESETS)} or None, got {preset!r}")
-    params = {**PRESETS.get(preset, {}), **params}
+    given = {k: v for k, v in params.items() if v is not None or k not in PRESETS.get(preset, {})}  # None: the preset's
+    params = {**PRESETS.get(preset, {}), **given}
     dataset = params.get("dataset", DRIVER_DEFAULTS["dataset"])
     if not isinstance(dataset, str) or dataset.strip().lower() not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
