@@ -166,9 +166,8 @@ class GradientCorrection:
                 torch._foreach_add_(total, grads)
                 if keep is not None:  # ∇ℓ_b(θ_e) is ∇ℓ_b(θ̃) of this epoch's step on batch b
                     flat = torch.cat([g.reshape(-1) for g in grads])
-                    if (
-                        self.kept_device is not None
-                    ):  # host memory, pinned when the copy comes from a GPU (streamed back)
+                    # host memory, pinned when the copy comes from a GPU (streamed back)
+                    if self.kept_device is not None:
                         host = torch.empty(
                             flat.shape, dtype=flat.dtype, device=self.kept_device, pin_memory=flat.is_cuda
                         )
