@@ -472,11 +472,12 @@ class Progress:
         self._tty = bool(self.terminal is not None and self.terminal.isatty())
 
     def line(self, text: str):
-        "A line that stays: in the output (beside the bar) and on the terminal."
+        """A line that stays: in the output (beside the bar) and on the terminal, where it starts a line of its own
+        (papermill's bar, redrawn from tqdm's monitor thread mid-cell, can leave a line without its newline)."""
         if self.on:
             tqdm.write(text)
             if self.terminal is not None:
-                text_tqdm.write(text, file=self.terminal)
+                text_tqdm.write(("\r\x1b[K" if self._tty else "\r") + text, file=self.terminal)
 
     def bar(self, iterable, total: int, desc: str):
         "Iterate over `iterable` with a bar (`total` items) in every place; the bars go when it ends."
