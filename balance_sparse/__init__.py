@@ -6,6 +6,7 @@ from .masking import maskable_weights, erk_densities, Masking  # nbs/00_masking.
 from .erk import layer_densities  # nbs/01_erk.ipynb
 from .rigl import TopologyUpdater, prune_rate, UPDATE_METHODS, update_method, make_updater  # nbs/02_rigl.ipynb
 from .correction import GradientCorrection, tau_estimate  # nbs/03_correction.ipynb
+from .table import GradientTable  # nbs/03a_table.ipynb
 from .models import wrn, wrn_22_2, resnet50_cifar, get_model  # nbs/04_models.ipynb
 from .datasets import load_dataset, load_cifar, load_digits32, write_fake_cifar  # nbs/05a_datasets.ipynb
 from .datasets import DataNotFoundError, AUTHORS_NORMALIZATION  # nbs/05a_datasets.ipynb
@@ -21,7 +22,7 @@ from .evaluation import evaluate_run  # nbs/12_evaluation.ipynb
 __all__ = [
     *("maskable_weights", "erk_densities", "Masking", "layer_densities"),
     *("TopologyUpdater", "prune_rate", "UPDATE_METHODS", "update_method", "make_updater"),
-    *("GradientCorrection", "tau_estimate", "wrn", "wrn_22_2", "resnet50_cifar", "get_model"),
+    *("GradientCorrection", "tau_estimate", "GradientTable", "wrn", "wrn_22_2", "resnet50_cifar", "get_model"),
     *("load_dataset", "load_cifar", "load_digits32", "write_fake_cifar", "DataNotFoundError", "AUTHORS_NORMALIZATION"),
     *("TensorLoader", "dataloader_pipeline"),
     *("layer_flops", "dense_flops", "sparse_flops", "rigl_train_flops", "correction_flops", "epoch_train_flops"),

@@ -14,7 +14,7 @@ from .distributed import all_reduce_mean, weigh  # N processes (torchrun): means
 from .batchnorm import running_stats_kept  # the statistics pass leaves θ's BatchNorm averages
 
 # %% auto #0
-__all__ = ['tau_estimate', 'paired_forward', 'GradientCorrection']
+__all__ = ['tau_estimate', 'variance_ratio', 'paired_forward', 'GradientCorrection']
 
 # %% ../nbs/03_correction.ipynb #375d7be7
 def tau_estimate(losses: torch.Tensor, snapshot_losses: torch.Tensor) -> torch.Tensor:
@@ -26,6 +26,16 @@ def tau_estimate(losses: torch.Tensor, snapshot_losses: torch.Tensor) -> torch.T
         return torch.tensor(math.nan, dtype=torch.float64)
     dy = y - y.mean()
     return ((x - x.mean()) * dy).sum() / (dy * dy).sum()
+
+# %% ../nbs/03_correction.ipynb #c0e1ebcd
+def variance_ratio(g: torch.Tensor, d: torch.Tensor) -> float:
+    "Σ‖d_b − d̄‖² / Σ‖g_b − ḡ‖² over the rows b of K×P tensors `g` (plain gradients) and `d` (corrected); NaN if K < 2."
+    if g.shape != d.shape or g.ndim != 2:
+        raise ValueError(f"g and d must be K×P tensors of one shape, got {tuple(g.shape)} and {tuple(d.shape)}")
+    if len(g) < 2:
+        return math.nan
+    spread = lambda t: float((t.double() - t.double().mean(0)).square().sum())
+    return spread(d) / spread(g)
 
 # %% ../nbs/03_correction.ipynb #64c1abdf
 def _vmap_pair(model, snapshot, x, mb, sb):
@@ -261,6 +271,23 @@ class GradientCorrection:
             if loss is None:
                 raise ValueError('pairing="current" needs the model\'s loss: correct(x, y, loss)')
             self._step_losses.append(torch.stack([weigh(loss.detach(), weight), snap_loss.detach()]))
+
+    def variance_ratio(self, batches) -> float:
+        """Var(d)/Var(g) over `batches` of (x, y, w) at the current θ, θ̃, ū and γτ: g = ∇ℓ_b(θ),
+        d = g + γτ(ū − ∇ℓ_b(θ̃)) (`variance_ratio`); BatchNorm's running statistics are left as they were."""
+        self.model.train()
+        self.snapshot.train()
+        mean, gs, ds = torch.cat([u.reshape(-1) for u in self.mean_grad]), [], []
+        with running_stats_kept(self.model), running_stats_kept(self.snapshot):
+            for x, y, w in batches:
+                pair = [(m, q) for m, q in ((self.model, self.params), (self.snapshot, self.snapshot_params))]
+                g, s = (
+                    torch.cat([t.reshape(-1) for t in all_reduce_mean(self._grads(weigh(self.loss_fn(m(x), y), w), q))])
+                    for m, q in pair
+                )
+                gs.append(g)
+                ds.append(g + self.coef * (mean - s))
+        return variance_ratio(torch.stack(gs), torch.stack(ds))
 
     def state_dict(self) -> dict:
         "Everything needed to resume: snapshot, ū, τ, τ_curr and the recorded loss pairs."

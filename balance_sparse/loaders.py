@@ -136,6 +136,7 @@ class TensorLoader(_EpochBatches):
         drop_last: bool = False,  # drop the last incomplete batch
         pad: int = 4,  # padding of the random crop (crop="pad")
         crop: str = "pad",  # "pad": reflect-pad + random crop; "resized": RandomResizedCrop (torchvision defaults)
+        fixed_batches: bool = False,  # shuffle: the batches are drawn once from the seed, only their order changes
     ):
         _check_xy(x, y, batch_size, mean, std, pad)
         _check_crop(crop)
@@ -150,6 +151,10 @@ class TensorLoader(_EpochBatches):
         self._rows = torch.arange(H, device=self.device) - pad
         self._cols = torch.arange(W, device=self.device) - pad
         self._chan = torch.arange(x.shape[1], device=self.device).view(1, -1, 1, 1)
+        self.fixed_batches = bool(fixed_batches) and shuffle
+        if self.fixed_batches:  # one partition for the run (a gradient table keeps an entry per batch: 03a_table)
+            g = torch.Generator(device=self.device).manual_seed(_epoch_seed(self.seed, 2**32))  # no epoch's stream
+            self._partition = torch.randperm(len(self.y), generator=g, device=self.device)
 
     _rrc_scale, _rrc_ratio = _RRC_SCALE, _RRC_RATIO  # crop="resized" (overridable in tests)
 
@@ -175,13 +180,32 @@ class TensorLoader(_EpochBatches):
             xb = xb.sub_(self.mean).div_(self.std)  # as torchvision's Normalize
         return xb
 
+    def batch_order(self) -> list[int]:
+        "`fixed_batches`: the batch (0 .. len − 1 of the run's partition) that each step of the set epoch takes."
+        if not self.fixed_batches:
+            raise ValueError("batch_order needs fixed_batches=True (and shuffle=True): other batches change each epoch")
+        g = torch.Generator(device=self.device).manual_seed(_epoch_seed(self.seed, self.epoch))
+        return torch.randperm(len(self), generator=g, device=self.device).tolist()
+
+    def fixed_batch(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        "`fixed_batches`: batch k of the run's partition, without augmentation (normalised x, y)."
+        self.batch_order()  # the same one-line refusal without fixed batches
+        idx = self._partition[k * self.batch_size : (k + 1) * self.batch_size]
+        return self._normalise(self.x[idx]), self.y[idx]
+
     def __iter__(self):
         g = torch.Generator(device=self.device)
         g.manual_seed(_epoch_seed(self.seed, self.epoch))
         n, bs = len(self.y), self.batch_size
-        order = torch.randperm(n, generator=g, device=self.device) if self.shuffle else None
-        for i in range(len(self)):
-            idx = order[i * bs : (i + 1) * bs] if self.shuffle else slice(i * bs, (i + 1) * bs)
+        if self.fixed_batches:  # the partition's batches in this epoch's order (`batch_order`)
+            order = torch.randperm(len(self), generator=g, device=self.device).tolist()
+            chunks = [self._partition[k * bs : (k + 1) * bs] for k in order]
+        else:
+            order = torch.randperm(n, generator=g, device=self.device) if self.shuffle else None
+            chunks = [
+                order[i * bs : (i + 1) * bs] if self.shuffle else slice(i * bs, (i + 1) * bs) for i in range(len(self))
+            ]
+        for idx in chunks:
             xb, yb = self.x[idx], self.y[idx]
             if self.augment:
                 xb = self._augment(xb, g)
