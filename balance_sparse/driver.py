@@ -60,12 +60,15 @@ def _none(v):
 
 
 def default_run_dir(dataset: str, s: RunSettings, multiplier: int = 1, default_epochs: int | None = None) -> str:
-    """runs/{dataset}/[Mx-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-clean][-e{n}]/density{d}/seed{s}:
+    """runs/{dataset}/[Mx-]{method}-{init}-{agc[-replay|-same_batches|-table][-sf{f}][-w{f}][-lin]|base}[-clean][-e{n}]
+    /density{d}/seed{s}:
     the folder the Makefile and train.ipynb use; -e{n} when the run trains n epochs (before the multiplier) and
     `default_epochs` is another number, so that a shorter try never lands in the full run's folder."""
     tag, m = ("" if s.recipe == "authors" else f"-{s.recipe}"), ("" if multiplier == 1 else f"{multiplier}x-")
     mode = "" if not s.correction or s.correction_mode in (None, "faithful") else f"-{s.correction_mode}"
     frac = "" if not s.correction or s.stats_fraction in (None, 1) else f"-sf{s.stats_fraction}"
+    frac += "" if not s.correction or s.correction_until in (None, 1) else f"-w{s.correction_until}"
+    frac += "-lin" if s.correction and s.gamma_schedule == "linear" else ""
     n = s.epochs // multiplier
     ep = "" if default_epochs is None or n == default_epochs else f"-e{n}"
     return (

@@ -95,11 +95,13 @@ def run_multiplier(
 
 def correction_variant(cfg: dict) -> str:
     """How a corrected run computed its correction, as a label: '' (the faithful schedule, full statistics pass; and
-    every baseline), 'replay', 'same_batches', '… sf0.25'."""
+    every baseline), 'replay', 'same_batches', 'table', '… sf0.25', '… w0.5' (correction_until), '… linear' (γ)."""
     if not cfg.get("correction"):
         return ""
     mode, frac = cfg.get("correction_mode") or "faithful", cfg.get("stats_fraction") or 1
-    return " ".join(([] if mode == "faithful" else [mode]) + ([] if frac == 1 else [f"sf{frac:g}"]))
+    until, linear = cfg.get("correction_until") or 1, cfg.get("gamma_schedule") == "linear"
+    words = ([] if mode == "faithful" else [mode]) + ([] if frac == 1 else [f"sf{frac:g}"])
+    return " ".join(words + ([] if until == 1 else [f"w{until:g}"]) + (["linear"] if linear else []))
 
 
 def _run_info(cfg: dict, run_dir=None) -> dict:
@@ -163,11 +165,13 @@ def _share_baselines(metrics: pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/10_results.ipynb #5ab4bb29
 LAYOUT = (
-    "{dataset}/[{M}x-]{method}-{init}-{agc[-replay|-same_batches][-sf{f}]|base}[-{recipe}][-e{n}]/density{d}/seed{s}"
+    "{dataset}/[{M}x-]{method}-{init}-{agc[-replay|-same_batches|-table][-sf{f}][-w{f}][-lin]|base}[-{recipe}][-e{n}]"
+    "/density{d}/seed{s}"
 )
 _ARM_DIR = re.compile(
     r"(?:(?P<mult>\d+)x-)?(?P<method>[a-z_]+)-(?P<init>[a-z]+)-(?P<arm>base|agc"
-    r"(?:-(?P<mode>replay|same_batches))?(?:-sf(?P<sf>\d*\.?\d+(?:e-?\d+)?))?)"
+    r"(?:-(?P<mode>replay|same_batches|table))?(?:-sf(?P<sf>\d*\.?\d+(?:e-?\d+)?))?"
+    r"(?:-w(?P<until>\d*\.?\d+(?:e-?\d+)?))?(?P<linear>-lin)?)"
     r"(?:-(?P<recipe>[a-z]+))?(?:-e(?P<epochs>\d+))?"  # -e{n}: n epochs (before the multiplier), not the default
 )
 
@@ -219,9 +223,12 @@ def layout_problem(
         config["epochs"] = _num(cfg.get("epochs"), int)
     if corr and folder["correction"]:  # how the correction was computed
         folder |= {"correction_mode": arm["mode"] or "faithful", "stats_fraction": _num(arm["sf"] or 1)}
+        folder |= {"correction_until": _num(arm["until"] or 1), "gamma_schedule": "linear" if arm["linear"] else None}
         config |= {
             "correction_mode": cfg.get("correction_mode") or "faithful",
             "stats_fraction": _num(cfg.get("stats_fraction") or 1),
+            "correction_until": _num(cfg.get("correction_until") or 1),
+            "gamma_schedule": "linear" if cfg.get("gamma_schedule") == "linear" else None,
         }
     same = lambda a, b: a == b or (isinstance(a, float) and isinstance(b, (int, float)) and math.isclose(a, b))
     diff = [
@@ -241,6 +248,9 @@ CORRECTION_ONLY = (
     "stats_fraction",
     "nonfinite_tau",
     "first_snapshot",
+    "correction_until",
+    "gamma_schedule",
+    "probe_batches",
 )  # settings only a corrected run uses
 RUN_EXTRAS = ("dataset", "model_name", "model", "num_classes", "preset", "multiplier", "small_dense")
 SHOWN = ("dataset", "model_name", "recipe", "method", "init", "density", "epochs", "correction")  # the tables' columns

@@ -108,7 +108,7 @@ def setting(default, accepts: str, parse, doc: str, **meta):
 
 
 RECIPES = ("clean", "authors")
-CORRECTION_MODES = ("faithful", "same_batches", "replay")
+CORRECTION_MODES = ("faithful", "same_batches", "replay", "table")
 
 
 def _row(what: str, clean: str, authors: str):
@@ -195,7 +195,29 @@ class RunSettings:
         f"one of {', '.join(CORRECTION_MODES)}, or None (faithful)",
         _optional(_choice(*CORRECTION_MODES)),
         "correction: faithful (statistics pass on its own batch draw, as the authors), same_batches (on the epoch's "
-        "batches), replay (same batches, its gradients kept and reused: exact, no snapshot pass in the steps)",
+        "batches), replay (same batches, its gradients kept and reused: exact, no snapshot pass in the steps), table "
+        "(SAGA-style: each batch's gradient at its last visit is its anchor; no snapshot, no statistics pass: "
+        "03a_table)",
+    )
+    correction_until: float | None = setting(
+        None,
+        "a number in (0, 1], or None (1)",
+        _optional(_number(float, 0, 1, lo_open=True)),
+        "correction: the share of the epochs (the first ceil(share · epochs)) that are corrected; later epochs are "
+        "plain training with no statistics pass and no snapshot work",
+    )
+    gamma_schedule: str = setting(
+        "constant",
+        "one of constant, linear",
+        _choice("constant", "linear"),
+        "correction: γ in every corrected epoch, or γ·(1 − e/W) in epoch e of a W-epoch window (0 at its end)",
+    )
+    probe_batches: int = setting(
+        0,
+        "a whole number >= 0",
+        _number(int, 0),
+        "correction: fixed training batches on which the end of each corrected epoch measures Var(d)/Var(g) "
+        "(the var_ratio column); 0: not measured",
     )
     stats_fraction: float | None = setting(
         None,
@@ -363,7 +385,7 @@ class RunSettings:
             end_step=end,
             prune_start=start,
             **(
-                {} if self.correction else {"correction_mode": None, "stats_fraction": None}
+                {} if self.correction else {"correction_mode": None, "stats_fraction": None, "correction_until": None}
             ),  # the baseline has no correction to tune
             density=1.0 if self.method == "dense" else self.density,
         )

@@ -18,6 +18,7 @@ from .runs import RunRecord, read_json, data_fingerprint
 from .masking import Masking
 from .rigl import UPDATE_METHODS, make_updater
 from .correction import GradientCorrection
+from .table import GradientTable, check_table_memory, table_flops
 from .datasets import channel_stats
 from .loaders import TensorLoader, dataloader_pipeline
 from .flops import FlopsMeter, epoch_train_flops
@@ -120,6 +121,8 @@ METRIC_COLUMNS = [
     "test_acc",
     "tau",
     "tau_curr",
+    "gamma",  # γ this epoch: 0 outside the window (correction_until), NaN without correction
+    "var_ratio",  # Var(d)/Var(g) on probe_batches fixed batches at the epoch's end; NaN when not measured
     "density",
     "train_flops",
     "seconds",
@@ -263,8 +266,20 @@ def check_fit(model: nn.Module, train, val, test, s: RunSettings, device, config
             "method small_dense trains the narrowed network: build it with "
             f"balance_sparse.models.small_dense(name, {s.density})"
         )
-    if s.correction and s.correction_mode == "replay" and s.fused:
-        raise ValueError("fused must be false with correction_mode='replay': replay runs no snapshot pass in the steps")
+    if s.correction and s.correction_mode in ("replay", "table") and s.fused:
+        raise ValueError(
+            f"fused must be false with correction_mode={s.correction_mode!r}: it runs no snapshot pass in the steps"
+        )
+    if s.correction and s.correction_mode == "table" and s.loader != "gpu":
+        raise ValueError(
+            f"loader must be 'gpu' with correction_mode='table' (its batches are fixed for the run: "
+            f"TensorLoader(fixed_batches=True)), got {s.loader!r}"
+        )
+    if s.correction and s.correction_mode == "table" and s.stats_fraction is not None:
+        raise ValueError(
+            "stats_fraction must be None with correction_mode='table' (it has no statistics pass), "
+            f"got {s.stats_fraction}"
+        )
     if world_size > 1 and s.fused:
         raise ValueError(
             f"fused must be false with {world_size} processes: θ and θ̃ cannot share one vmapped call "
@@ -330,10 +345,13 @@ class Run:
     memory_format: torch.memory_format
     steps_per_epoch: int
     stats_steps: int  # batches in the statistics pass (stats_fraction)
-    mode: str  # correction_mode: faithful, same_batches or replay
+    mode: str  # correction_mode: faithful, same_batches, replay or table
+    window: int = 0  # the corrected epochs: the first `window` (correction_until)
     rank: int = 0
     world_size: int = 1
     bn: BatchNormCheck | None = None  # the evaluation's BatchNorm work; None: the model has no BatchNorm
+    gamma_now: float = math.nan  # γ of the current epoch: 0 outside the window, NaN without correction
+    probes: list | None = None  # the batches behind var_ratio (probe_batches); None: not measured
 
     def autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.s.amp else contextlib.nullcontext()
@@ -345,16 +363,31 @@ class Run:
         "This rank's slice of each training batch of the epoch set on the loader, with its share w (13_distributed)."
         return shard(self.train_loader, self.rank, self.world_size)
 
-    def forward(self, x, y) -> tuple[torch.Tensor, torch.Tensor]:
-        "(output, ℓ_b(θ)); with `fused` the correction runs θ̃ in the same call."
-        if self.corr is not None:
+    def correcting(self, epoch: int) -> bool:
+        "Whether epoch `epoch` is corrected (inside the window of `correction_until`); sets its γ (`gamma_schedule`)."
+        if self.corr is None:
+            return False
+        inside = epoch < self.window
+        linear = self.s.gamma_schedule == "linear"
+        self.gamma_now = self.corr.gamma = (
+            (self.s.gamma * (1 - epoch / self.window if linear else 1)) if inside else 0.0
+        )
+        return inside
+
+    def forward(self, x, y, correcting: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        "(output, ℓ_b(θ)); with `fused`, a corrected epoch runs θ̃ in the same call."
+        if correcting and self.s.fused:
             return self.corr.forward(x, y, self.step_model)
         out = self.step_model(x)
         return out, F.cross_entropy(out, y)
 
     def statistics_pass(self, epoch: int):
         """τ, ū and θ̃ ← θ at the epoch's start, over its batches or a draw of its own (`correction_mode`,
-        `stats_fraction`)."""
+        `stats_fraction`); a gradient table has no pass: τ from its pairs, and the epoch's batch order (03a_table)."""
+        if self.mode == "table":
+            self.train_loader.set_epoch(epoch)
+            self.corr.begin_epoch(self.train_loader.batch_order())
+            return
         self.train_loader.set_epoch(epoch if self.mode != "faithful" else 10**6 + epoch)
         chosen = _stats_batches(self.steps_per_epoch, self.stats_steps, self.s.seed, epoch)
         batches = ((self.prepare(x), y, w) for i, (x, y, w) in enumerate(self.batches()) if i in chosen)
@@ -443,7 +476,13 @@ def build_run(
         if sync:
             sync_batchnorm(snapshot, cuda=device.type == "cuda")
     corr, mode = None, s.correction_mode or "faithful"
-    if s.correction:
+    steps = math.ceil(len(splits["train"][1]) / s.batch_size)
+    if s.correction and mode == "table":  # one gradient per batch: the budget, or a refusal before training
+        params = [p for p in model.parameters() if p.requires_grad]
+        cfg["table"] = {"bytes": check_table_memory(params, steps, device), "batches": steps, "where": str(device)}
+        nonfinite = "keep" if s.nonfinite_tau == "clean" else "propagate"
+        corr = GradientTable(model, steps, s.gamma, s.alpha, s.tau, nonfinite_tau=nonfinite)
+    elif s.correction:
         corr = GradientCorrection(
             model,
             F.cross_entropy,
@@ -456,7 +495,6 @@ def build_run(
             nonfinite_tau="keep" if s.nonfinite_tau == "clean" else "propagate",
             keep_bn_stats=s.stats_pass_bn == "clean",
         )
-    steps = math.ceil(len(splits["train"][1]) / s.batch_size)
     fraction = s.stats_fraction or 1.0
     stats_steps = steps if fraction == 1 else min(steps, max(2, round(fraction * steps)))
     if corr is not None and mode == "replay":  # one kept gradient per statistics batch: the budget, or a refusal
@@ -480,8 +518,19 @@ def build_run(
         return dataloader_pipeline(x, y, s.batch_size, num_workers=s.num_workers, **common)
 
     x_train, y_train = splits["train"]
-    train_loader = make(x_train, y_train, augment=s.augment, shuffle=True, crop=s.crop)
+    fixed = {"fixed_batches": True} if corr is not None and mode == "table" else {}  # a table's entry per batch
+    train_loader = make(x_train, y_train, augment=s.augment, shuffle=True, crop=s.crop, **fixed)
     eval_loaders = {k: make(*v, augment=False, shuffle=False) for k, v in splits.items() if k != "train"}
+    probes = None
+    if corr is not None and s.probe_batches:  # var_ratio's fixed batches: the table's own, or drawn from the seed
+        if mode == "table":
+            fixed = [train_loader.fixed_batch(k) for k in range(min(s.probe_batches, steps))]
+            probes = [(x, y, w, k) for k, b in enumerate(fixed) for x, y, w in shard([b], rank, world_size)]
+        else:
+            idx = probe_subset(len(y_train), s.probe_batches * s.batch_size, s.seed + 1)
+            with torch.random.fork_rng(devices=[]):  # a loader may seed the global generator
+                probes = list(shard(make(x_train[idx], y_train[idx], augment=False, shuffle=False), rank, world_size))
+        probes = [(b[0].to(dtype=dtype, memory_format=memory_format), *b[1:]) for b in probes]
     flops = FlopsMeter(model, (1,) + tuple(x_train.shape[1:]), masking)
     return Run(
         s,
@@ -502,9 +551,11 @@ def build_run(
         steps,
         stats_steps,
         mode,
+        math.ceil((s.correction_until or 1.0) * s.epochs - 1e-9),
         rank,
         world_size,
         bn=bn_check(model, x_train, y_train, s, make, lambda x: x.to(dtype=dtype, memory_format=memory_format)),
+        probes=probes,
     )
 
 # %% ../nbs/09_train.ipynb #acc6f540
@@ -525,17 +576,24 @@ def epoch_row(r: Run, epoch: int, step: int, sums: EpochSums, rows: list[dict], 
     for k, (loss_k, _) in ev.items():
         _check_finite(f"{k} loss", loss_k, epoch, step)
     nan2 = (math.nan, math.nan)
+    corrected = r.corr is not None and epoch < r.window  # inside the window: the correction's passes ran
+    var_ratio = math.nan  # the mechanism: does d vary less than g across batches? (03_correction)
+    if corrected and r.probes:
+        with r.autocast():
+            var_ratio = r.corr.variance_ratio(r.probes)
     flops = epoch_train_flops(
         r.cost,
         flops_seen / seen,
         r.flops.dense,
         seen,
         r.s.interval,
-        r.s.correction,
+        corrected and r.mode != "table",
         r.steps_per_epoch,
         r.stats_steps,
         r.stats_steps if r.mode == "replay" else 0,
     )
+    if corrected and r.mode == "table":  # no extra pass: element operations on the table
+        flops += table_flops(sum(r.corr.sizes), r.steps_per_epoch)
     row = {
         "epoch": epoch + 1,
         "step": step,
@@ -548,6 +606,8 @@ def epoch_row(r: Run, epoch: int, step: int, sums: EpochSums, rows: list[dict], 
         "test_acc": ev.get("test", nan2)[1],
         "tau": r.corr.tau if r.corr else math.nan,
         "tau_curr": r.corr.tau_curr if r.corr else math.nan,
+        "gamma": r.gamma_now,
+        "var_ratio": var_ratio,
         "density": r.masking.density if r.masking else 1.0,
         "train_flops": (rows[-1]["train_flops"] if rows else 0.0) + flops,
         "seconds": seconds(),
@@ -594,7 +654,8 @@ def fit(
         record.resume(r.load_state_dict, device)
         for epoch in range(record.epoch, s.epochs):
             record.check_stop()
-            if r.corr is not None:
+            correcting = r.correcting(epoch)  # inside the window (correction_until), at this epoch's γ
+            if correcting:
                 r.statistics_pass(epoch)  # τ ← (1−α)τ + α·Cov/Var, ū ← mean of ∇ℓ_b(θ), θ̃ ← θ
             r.train_loader.set_epoch(epoch)
             r.model.train()
@@ -604,7 +665,7 @@ def fit(
                 record.check_stop()
                 x = r.prepare(x)
                 with r.autocast():
-                    out, loss = r.forward(x, y)  # ℓ_b(θ)
+                    out, loss = r.forward(x, y, correcting)  # ℓ_b(θ)
                 r.optimizer.zero_grad(set_to_none=True)
                 weigh(loss, w).backward()  # g = ∇ℓ_b(θ)
                 r.flops.step(len(y))
@@ -612,7 +673,7 @@ def fit(
                     r.updater.update(record.step)  # every ΔT steps: drop & grow, no optimizer step
                     r.flops.masks_changed()
                 else:
-                    if r.corr is not None:
+                    if correcting:
                         with r.autocast():
                             r.corr.correct(x, y, loss, index=i, weight=w)  # g ← g + γτ(ū − ∇ℓ_b(θ̃))
                     r.optimizer.step()  # θ ← θ − η·g (SGD with momentum)

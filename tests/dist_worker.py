@@ -3,7 +3,8 @@
 
 usage: dist_worker.py OUT.pt RUN_DIR [stop_after_steps]
 env: SIZES=train,val,test (default 139,37,29: no split divides by the batch or by 2 or 3 ranks), BATCH (32),
-     FAIL_AT_STEP=k (rank 1 raises after step k), PAIRING (lagged), MODE (faithful)"""
+     FAIL_AT_STEP=k (rank 1 raises after step k), PAIRING (lagged), MODE (faithful), EPOCHS (2),
+     INTERVAL (2)"""
 
 import os, sys
 import torch, torch.distributed as dist
@@ -46,9 +47,9 @@ metrics = fit(
     val=quadrant_data(n_val, 2),
     method="rigl",
     correction=True,
-    epochs=2,
+    epochs=int(os.environ.get("EPOCHS", "2")),
     batch_size=int(os.environ.get("BATCH", "32")),
-    interval=2,
+    interval=int(os.environ.get("INTERVAL", "2")),
     density=0.3,
     augment=False,
     device="cpu",

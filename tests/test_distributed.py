@@ -14,10 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("dist_worker.py")
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 SAME = [c for c in METRIC_COLUMNS if c not in WALL_CLOCK]  # every metric but the wall clock
-CASES = {
-    2: {"SIZES": "139,37,29"},  # lagged τ, an independent statistics draw
-    3: {"SIZES": "130,37,29", "PAIRING": "current", "MODE": "replay"},
-}  # τ from the steps, kept gradients replayed
+CASES = {  # name: (processes, the worker's environment)
+    "lagged2": (2, {"SIZES": "139,37,29"}),  # lagged τ, an independent statistics draw
+    "replay3": (3, {"SIZES": "130,37,29", "PAIRING": "current", "MODE": "replay"}),  # τ from the steps, replayed
+    "table2": (2, {"SIZES": "139,37,29", "MODE": "table", "EPOCHS": "3", "INTERVAL": "3"}),  # 03a_table
+}
 
 
 def torchrun(n):
@@ -54,40 +55,42 @@ def many(out, run_dir, *extra, env=None, n=2):
 def runs(tmp_path_factory):
     "For each case: (one process, n ranks, folder)."
     tmp, out = tmp_path_factory.mktemp("dist"), {}
-    for n, case in CASES.items():
+    for name, (n, case) in CASES.items():
         env = {**ENV, **case}
         with ThreadPoolExecutor(2) as pool:  # the one-process run beside the ranks: folders of their own
-            a = pool.submit(one, tmp / f"one{n}.pt", tmp / f"one{n}", env=env)
-            b = pool.submit(many, tmp / f"many{n}.pt", tmp / f"many{n}", env=env, n=n)
+            a = pool.submit(one, tmp / f"one-{name}.pt", tmp / f"one-{name}", env=env)
+            b = pool.submit(many, tmp / f"many-{name}.pt", tmp / f"many-{name}", env=env, n=n)
             a, b = a.result(), b.result()
         assert a.returncode == 0, a.stdout + a.stderr
         assert b.returncode == 0, b.stdout + b.stderr
-        out[n] = [torch.load(tmp / f"{k}{n}.pt", weights_only=False) for k in ("one", "many")] + [tmp]
+        out[name] = [torch.load(tmp / f"{k}-{name}.pt", weights_only=False) for k in ("one", "many")] + [tmp]
     return out
 
 
-@pytest.mark.parametrize("n", sorted(CASES))
-def test_n_ranks_are_one_process(runs, n):
-    a, b, tmp = runs[n]
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_n_ranks_are_one_process(runs, name):
+    a, b, tmp = runs[name]
+    n, case = CASES[name]
     steps = int(a["metrics"].step.iloc[-1])
-    assert (
-        steps == 10 and len(b["same_masks"]) == steps and all(b["same_masks"])
-    )  # identical masks on every rank, every step
+    assert steps == 5 * int(case.get("EPOCHS", 2)) and len(b["same_masks"]) == steps and all(b["same_masks"])
+    # identical masks on every rank, every step
     pd.testing.assert_frame_equal(b["metrics"][SAME], a["metrics"][SAME], check_exact=False, rtol=1e-9, atol=1e-12)
-    assert a["metrics"].density.iloc[-1] < 0.35  # masked; RigL updates happened (steps 2, 4, 6)
+    assert a["metrics"].density.iloc[-1] < 0.35  # masked; RigL updates happened (steps 2, 4, 6; table: 3, 6, 9)
     for k, v in a["model"].items():
         torch.testing.assert_close(b["model"][k], v, rtol=1e-9, atol=1e-12, msg=k)  # weights and BatchNorm statistics
     assert all(torch.equal(b["masks"][k], m) for k, m in a["masks"].items())
-    for x, y in zip(b["correction"]["mean_grad"], a["correction"]["mean_grad"]):  # ū
-        torch.testing.assert_close(x, y, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(b["correction"]["mean_grad"], a["correction"]["mean_grad"], rtol=1e-9, atol=1e-12)  # ū
     assert b["correction"]["tau"] == pytest.approx(a["correction"]["tau"], rel=1e-9)
-    cfg = json.loads((tmp / f"many{n}" / "config.json").read_text())
-    assert cfg["world_size"] == n and json.loads((tmp / f"one{n}" / "config.json").read_text())["world_size"] == 1
-    assert (cfg["n_train"], cfg["n_val"], cfg["n_test"]) == tuple(map(int, CASES[n]["SIZES"].split(",")))
+    if case.get("MODE") == "table":  # the same table on every rank, full, and it corrected
+        torch.testing.assert_close(b["correction"]["table"], a["correction"]["table"], rtol=1e-9, atol=1e-12)
+        assert a["correction"]["filled"].all() and (a["metrics"].tau_curr.notna()).sum() >= 1
+    cfg = json.loads((tmp / f"many-{name}" / "config.json").read_text())
+    assert cfg["world_size"] == n and json.loads((tmp / f"one-{name}" / "config.json").read_text())["world_size"] == 1
+    assert (cfg["n_train"], cfg["n_val"], cfg["n_test"]) == tuple(map(int, case["SIZES"].split(",")))
 
 
 def test_kill_and_resume_under_torchrun(runs, tmp_path):
-    _, b, _ = runs[2]
+    _, b, _ = runs["lagged2"]
     first = many(tmp_path / "x.pt", tmp_path / "run", 7)  # stops mid-epoch 2 (a session end)
     assert first.returncode == 0, first.stdout + first.stderr
     assert json.loads((tmp_path / "run" / "final.json").read_text())["status"] == "stopped"

@@ -19,14 +19,14 @@ def test_demo_runs_complete(demo_runs):
         assert "TqdmWarning" not in (d / "train.ipynb").read_text()  # tqdm draws its widgets (ipywidgets)
         m = pd.read_csv(d / "metrics.csv")
         assert list(m.columns) == METRIC_COLUMNS and m.epoch.tolist() == list(range(1, DEMO_EPOCHS + 1))
-        assert m.drop(columns=["tau", "tau_curr"]).notna().all().all()
+        assert m.drop(columns=["tau", "tau_curr", "gamma"]).notna().all().all()
         final, config = read_json(d / "final.json"), read_json(d / "config.json")
         assert final["status"] == "complete" and final["epochs_done"] == DEMO_EPOCHS
         assert final["test_acc"] == pytest.approx(m.test_acc.iloc[-1])
         assert config["dataset"] == "digits" and config["model_name"] == "wrn-10-1" and config["epochs"] == DEMO_EPOCHS
         assert config["versions"]["torch"] == torch.__version__
         corrected = d.parent.parent.name.endswith("-agc")
-        assert config["correction"] is corrected and m.tau.notna().all() == corrected
+        assert config["correction"] is corrected and m.tau.notna().all() == corrected == m.gamma.notna().all()
         assert m.train_loss.iloc[-1] < m.train_loss.iloc[0]  # it learns on real digits
 
 
