@@ -280,6 +280,13 @@ def main(argv=None):
         f"{PROBE_BATCHES} fixed training batches at the end of each corrected epoch, mean over epochs and seeds (below "
         "1: the correction removed gradient noise).",
     ]
+    per_seed = m.groupby(["arm", "seed"], sort=False).tail(1).pivot(index="arm", columns="seed", values="test_acc")
+    lines += [
+        "",
+        "Final test accuracy (%) per seed:",
+        "",
+        (100 * per_seed.loc[list(dict.fromkeys(m.arm))]).to_markdown(floatfmt=".2f"),
+    ]
     winners = summary[(summary.arm != "rigl") & (summary.ci_low > 0)]
     lines += [
         "",

@@ -1,7 +1,8 @@
 """`correction_mode="table"` (nbs/03a_table.ipynb) is the SAGA-style step it claims to be: `fit` against a plain loop
 written here from the formula — a dict of per-batch gradients, ā recomputed as their mean at every step, τ from
 numpy — in float64, 103 images in batches of 16 (a last batch of 7), augmentation on, 4 epochs with 4 mask updates.
-Then: a run stopped mid-epoch and resumed is the uninterrupted run, and a table inside a window stops correcting."""
+Then: a run stopped mid-epoch and resumed is the uninterrupted run (a table, a window), and a table inside a window
+stops correcting."""
 
 import numpy as np
 import pandas as pd
@@ -88,12 +89,16 @@ def test_table_is_the_plain_loop():
     assert max((a - b).abs().max().item() for a, b in zip(ours.parameters(), ref.parameters())) > 1e-6
 
 
-@pytest.mark.parametrize("stop", [9, 14])  # mid-epoch 2; the end of epoch 2 (7 steps an epoch)
-def test_table_resumes_exactly(tmp_path, stop):
+@pytest.mark.parametrize(
+    "stop, mode",
+    [(9, dict(correction_mode="table")), (14, dict(correction_mode="table", probe_batches=2))]
+    + [(9, dict(correction_mode="replay", correction_until=0.5, gamma_schedule="linear"))],
+)  # mid-epoch 2; the end of epoch 2 (7 steps an epoch); a window whose end falls in the resumed part
+def test_modes_resume_exactly(tmp_path, stop, mode):
     same = [c for c in METRIC_COLUMNS if c not in WALL_CLOCK]
-    full = fit(net(), TRAIN, correction_mode="table", progress=False, run_dir=tmp_path / "full", **KW)
-    fit(net(), TRAIN, correction_mode="table", progress=False, run_dir=tmp_path / "part", stop_after_steps=stop, **KW)
-    resumed = fit(net(), TRAIN, correction_mode="table", progress=False, run_dir=tmp_path / "part", **KW)
+    full = fit(net(), TRAIN, progress=False, run_dir=tmp_path / "full", **KW, **mode)
+    fit(net(), TRAIN, progress=False, run_dir=tmp_path / "part", stop_after_steps=stop, **KW, **mode)
+    resumed = fit(net(), TRAIN, progress=False, run_dir=tmp_path / "part", **KW, **mode)
     pd.testing.assert_frame_equal(resumed[same], full[same], check_exact=False, rtol=1e-12, atol=1e-15)
 
 
