@@ -174,6 +174,7 @@ def summarise(m: pd.DataFrame) -> pd.DataFrame:
             dict(
                 arm=arm,
                 epochs=int(f.epoch.iloc[0]),
+                wall_used=f.wall.iloc[0] / rigl.wall.iloc[0],
                 test_acc_mean=100 * f.test_acc.mean(),
                 var_ratio=m[m.arm == arm].var_ratio.mean(),
                 diff_vs_rigl=paired_text(p) if arm != "rigl" else "—",
@@ -195,6 +196,8 @@ def figure(m: pd.DataFrame, path: Path):
     from scipy.stats import bootstrap
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    colour = dict(zip(dict.fromkeys(m.arm), plt.rcParams["axes.prop_cycle"].by_key()["color"]))  # one per arm
+    dash = {a: "--" if a.endswith("+linear") else "-" for a in colour}  # a linear γ may draw over its constant twin
     for arm, g in m.groupby("arm", sort=False):
         pts = g.groupby("epoch").agg(wall=("wall", "mean"), acc=("test_acc", lambda v: 100 * v.mean()))
         lo, hi = [], []
@@ -207,11 +210,11 @@ def figure(m: pd.DataFrame, path: Path):
             )
             lo.append(ci.low if ci else np.nan)
             hi.append(ci.high if ci else np.nan)
-        a1.plot(pts.wall, pts.acc, marker="o", label=arm)
-        a1.fill_between(pts.wall, lo, hi, alpha=0.15)
+        a1.plot(pts.wall, pts.acc, marker="o", label=arm, color=colour[arm], ls=dash[arm])
+        a1.fill_between(pts.wall, lo, hi, alpha=0.15, color=colour[arm])
         gt = g.groupby("epoch").apply(lambda e: (e.gamma * e.tau).mean(), include_groups=False)
         if gt.notna().any():
-            a2.plot(gt.index, gt.values, marker="o", label=arm)
+            a2.plot(gt.index, gt.values, marker="o", label=arm, color=colour[arm], ls=dash[arm])
     a1.set(xlabel="modelled training seconds (this machine)", ylabel="test accuracy (%)", title="equal wall clock")
     a2.set(xlabel="epoch", ylabel="γτ", title="the correction's weight per epoch")
     a1.legend(fontsize=8)
@@ -278,7 +281,8 @@ def main(argv=None):
         "`reach_rigl_val`: the median over seeds of (modelled seconds until the arm's validation accuracy first "
         "reaches RigL's final validation accuracy of the same seed) / RigL's seconds. `var_ratio`: Var(d)/Var(g) on "
         f"{PROBE_BATCHES} fixed training batches at the end of each corrected epoch, mean over epochs and seeds (below "
-        "1: the correction removed gradient noise).",
+        "1: the correction removed gradient noise). `wall_used`: the arm's modelled training seconds / RigL's (whole "
+        "epochs only: an arm gets the most whole epochs that fit, so some of the budget can go unused).",
     ]
     per_seed = m.groupby(["arm", "seed"], sort=False).tail(1).pivot(index="arm", columns="seed", values="test_acc")
     lines += [
