@@ -111,3 +111,11 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "slow" in item.keywords:
                 item.add_marker(pytest.mark.skip(reason="slow: make test-slow runs it (RUN_SLOW=1)"))
+
+
+def ctrl_c_default():
+    """`preexec_fn` of a child that a test sends SIGINT, as a terminal's Ctrl-C: SIGINT at its default, so that Python
+    raises KeyboardInterrupt in it, even when whatever started pytest ignored SIGINT (a shell's `cmd &` does)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -208,7 +208,8 @@ def test_other_runs_are_listed_apart(rendered):
     section = md.split("## Other runs: in no number above", 1)[1]
     assert f"| {BASE}/density0.2/seed7 | complete | 1 | 99.00 |" in section
     assert "| adhoc/try1 | complete | 1 | 40.00 |" in section
-    assert "adhoc/named" not in section and "[-replay\\|-same_batches]" in section  # a | in a reason is no column
+    assert "adhoc/named" not in section
+    assert "[-replay\\|-same_batches\\|-table]" in section  # a | in a reason is no column
     assert "99.00" not in md.split("## Other runs")[0]  # in no number
     assert f"OTHER {runs / 'adhoc/try1'}" in text and "2 other run(s)" in text
     matrix = pd.read_csv(out / "matrix.csv")

@@ -4,6 +4,7 @@ import os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pandas as pd, pytest
 from balance_sparse.train import METRIC_COLUMNS, WALL_CLOCK
+from conftest import ctrl_c_default
 
 SCRIPT = textwrap.dedent("""
     import sys, torch
@@ -26,6 +27,7 @@ def train(tmp_path, run_dir, epochs, *extra, env=None):
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=ctrl_c_default,  # Ctrl-C reaches it as in a terminal
     )
 
 

@@ -5,6 +5,7 @@ import json, os, re, shlex, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from balance_sparse.runs import RunFolder, write_json
+from conftest import ctrl_c_default
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ["DENSITY=0.2,0.5", "EPOCHS=1"]  # 4 runs of 1 epoch each: baseline and corrected at two densities
@@ -288,6 +289,7 @@ def test_ctrl_c_stops_every_job(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=ctrl_c_default,  # Ctrl-C reaches it as in a terminal
     )
     pids = [tmp_path / f"runs/r{i}/pid" for i in range(2)]
     end = time.time() + 60

@@ -19,7 +19,7 @@ def test_demo_runs_complete(demo_runs):
         assert "TqdmWarning" not in (d / "train.ipynb").read_text()  # tqdm draws its widgets (ipywidgets)
         m = pd.read_csv(d / "metrics.csv")
         assert list(m.columns) == METRIC_COLUMNS and m.epoch.tolist() == list(range(1, DEMO_EPOCHS + 1))
-        assert m.drop(columns=["tau", "tau_curr", "gamma"]).notna().all().all()
+        assert m.drop(columns=["tau", "tau_curr", "gamma", "var_ratio"]).notna().all().all()
         final, config = read_json(d / "final.json"), read_json(d / "config.json")
         assert final["status"] == "complete" and final["epochs_done"] == DEMO_EPOCHS
         assert final["test_acc"] == pytest.approx(m.test_acc.iloc[-1])
