@@ -524,8 +524,8 @@ def build_run(
     probes = None
     if corr is not None and s.probe_batches:  # var_ratio's fixed batches: the table's own, or drawn from the seed
         if mode == "table":
-            fixed = [train_loader.fixed_batch(k) for k in range(min(s.probe_batches, steps))]
-            probes = [(x, y, w, k) for k, b in enumerate(fixed) for x, y, w in shard([b], rank, world_size)]
+            own = [train_loader.fixed_batch(k) for k in range(min(s.probe_batches, steps))]
+            probes = [(x, y, w, k) for k, b in enumerate(own) for x, y, w in shard([b], rank, world_size)]
         else:
             idx = probe_subset(len(y_train), s.probe_batches * s.batch_size, s.seed + 1)
             with torch.random.fork_rng(devices=[]):  # a loader may seed the global generator
