@@ -18,7 +18,7 @@ from .runs import RunRecord, read_json, data_fingerprint
 from .masking import Masking
 from .rigl import UPDATE_METHODS, make_updater
 from .correction import GradientCorrection
-from .table import GradientTable, check_table_memory, table_flops
+from .table import GradientTable, check_table_memory, table_flops, table_bytes, free_memory
 from .datasets import channel_stats
 from .loaders import TensorLoader, dataloader_pipeline
 from .flops import FlopsMeter, epoch_train_flops
@@ -203,10 +203,9 @@ def _stats_batches(steps: int, k: int, seed: int, epoch: int) -> set[int]:
 def _replay_budget(params, n_batches: int, device) -> tuple[str | None, dict]:
     """Where replay keeps n_batches gradients — the device if they take at most half its free memory, else (CUDA)
     pinned host memory — or one line refusing."""
-    size = n_batches * sum(p.numel() * p.element_size() for p in params)
-    host = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    size, host = table_bytes(params, n_batches), free_memory("cpu")  # one gradient per batch, as a gradient table
     info = lambda where: {"bytes": size, "gb": size / 1e9, "where": where, "batches": n_batches}
-    if device.type == "cuda" and size <= torch.cuda.mem_get_info(device)[0] / 2:
+    if device.type == "cuda" and size <= free_memory(device) / 2:
         return None, info(str(device))
     if size <= host / 2:
         return ("cpu" if device.type == "cuda" else None), info(
