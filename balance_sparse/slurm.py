@@ -221,8 +221,8 @@ def _queued(run: RunFolder) -> tuple[str, str] | None:
     return (jid, state) if state and state not in _ENDED else None
 
 # %% ../nbs/14b_slurm.ipynb #2c89acc2
-def _submit_options(cluster, time_limit, gpus_per_job, cpus_per_job, slurm_args, partition) -> dict:
-    "The checked options of a submission: cluster, minutes, GPUs and CPUs per job, partition, more sbatch options."
+def _submit_options(cluster, time_limit, gpus_per_job, cpus_per_job, slurm_args, partition, wait=False) -> dict:
+    "The checked options of a submission (in this order): cluster, minutes, more sbatch options, wait, GPUs and CPUs."
     if cluster not in CLUSTERS:
         raise ValueError(f"cluster must be one of {', '.join(CLUSTERS)}, got {cluster!r}")
     return dict(
@@ -230,6 +230,7 @@ def _submit_options(cluster, time_limit, gpus_per_job, cpus_per_job, slurm_args,
         minutes=parse_time(time_limit),
         extra=parse_slurm_args(slurm_args),
         slurm_args=slurm_args,
+        wait=parse_bool(wait, "WAIT"),
         gpus_per_job=parse_gpus_per_job(gpus_per_job),
         cpus=parse_cpus_per_job(cpus_per_job),
         partition=partition,
@@ -358,8 +359,7 @@ def submit_sweep(
         import submitit
     except ImportError:
         raise RuntimeError("SLURM needs submitit: run make install (or .venv/bin/pip install submitit)") from None
-    o = _submit_options(cluster, time_limit, gpus_per_job, cpus_per_job, slurm_args, partition)
-    wait = parse_bool(wait, "WAIT")
+    o = _submit_options(cluster, time_limit, gpus_per_job, cpus_per_job, slurm_args, partition, wait)
     jobs = read_jobs(jobs)
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     folder = Path(folder) if folder is not None else Path(cwd, "runs/.sweeps", stamp, "submitit")
@@ -375,7 +375,7 @@ def submit_sweep(
     threads = local_threads if cluster == "local" else None  # local jobs all start at once
     ids = {}
     results = [_submit_job(submitit, j, o, ids, folder, cwd, poll, threads, out) for j in jobs]
-    if wait:
+    if o["wait"]:
         _wait_for_jobs(results, cluster, cwd, poll, out)
     return results
 
