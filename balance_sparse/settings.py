@@ -10,8 +10,12 @@ import torch
 from .rigl import UPDATE_METHODS
 
 # %% auto #0
-__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'BOOLEAN', 'RECIPES', 'CORRECTION_MODES', 'METHODS', 'INITS', 'SPEED_SETTINGS',
-           'parse_bool', 'check_value', 'setting', 'RunSettings', 'settings_table', 'recipe_table', 'check_cli', 'main']
+__all__ = ['TRUE_WORDS', 'FALSE_WORDS', 'BOOLEAN', 'NONE_WORDS', 'RECIPES', 'CORRECTION_MODES', 'METHODS', 'INITS',
+           'SPEED_SETTINGS', 'parse_bool', 'parse_number', 'parse_whole', 'parse_optional', 'check_value', 'setting',
+           'RunSettings', 'settings_table', 'recipe_table', 'check_cli', 'main']
+
+# %% ../nbs/07_settings.ipynb #ec374222
+from fastcore.basics import patch
 
 # %% ../nbs/07_settings.ipynb #fea5c211
 TRUE_WORDS, FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -32,12 +36,12 @@ def parse_bool(value, name: str = "value") -> bool:
         return value.strip().lower() in TRUE_WORDS
     raise ValueError(f"{name} must be {BOOLEAN}, got {value!r}")
 
-# %% ../nbs/07_settings.ipynb #e51de2b2
+# %% ../nbs/07_settings.ipynb #c78de7e0
 class _Reject(ValueError):
     "A value a parser does not accept (the caller names the setting)."
 
-
-def _number(kind, lo=-math.inf, hi=math.inf, lo_open=False, hi_open=False):
+# %% ../nbs/07_settings.ipynb #c6e02226
+def parse_number(kind, lo=-math.inf, hi=math.inf, lo_open=False, hi_open=False):
     "A parser for an int or float in a range; accepts numeric strings ('0.2', '1e-3', '30000')."
 
     def parse(v):
@@ -60,7 +64,12 @@ def _number(kind, lo=-math.inf, hi=math.inf, lo_open=False, hi_open=False):
 
     return parse
 
+# %% ../nbs/07_settings.ipynb #06900269
+def parse_whole(lo=0, hi=math.inf, hi_open=False):
+    "A parser for a whole number in [lo, hi] (or [lo, hi)): `parse_number(int, ...)`, the kind most counts are."
+    return parse_number(int, lo, hi, hi_open=hi_open)
 
+# %% ../nbs/07_settings.ipynb #5dddf9db
 def _choice(*options):
     "A parser for one of `options` (case-insensitive), returned as spelled in `options`."
 
@@ -71,14 +80,14 @@ def _choice(*options):
 
     return parse
 
-
+# %% ../nbs/07_settings.ipynb #7150c00c
 def _bool(v):
     try:
         return parse_bool(v)
     except ValueError:
         raise _Reject from None
 
-
+# %% ../nbs/07_settings.ipynb #cb067acd
 def _path(v):
     if hasattr(v, "__fspath__"):
         v = v.__fspath__()
@@ -86,14 +95,18 @@ def _path(v):
         raise _Reject
     return v.strip()
 
-
-def _optional(parse):
-    "None (or the strings 'none'/'null'/'auto'/'') stands for the default chosen at run time."
-    return lambda v: (
-        None if v is None or (isinstance(v, str) and v.strip().lower() in ("none", "null", "auto", "")) else parse(v)
-    )
+# %% ../nbs/07_settings.ipynb #80777eaa
+NONE_WORDS = ("none", "null", "auto", "")
 
 
+def parse_optional(parse, words=NONE_WORDS):
+    "None (or the strings 'none'/'null'/'auto'/'', or `words`) stands for the default chosen at run time."
+    return lambda v: None if v is None or (isinstance(v, str) and v.strip().lower() in words) else parse(v)
+
+# %% ../nbs/07_settings.ipynb #fa23abb4
+_number, _optional = parse_number, parse_optional  # the former names: until 09_train imports the public ones
+
+# %% ../nbs/07_settings.ipynb #6ac882c4
 def check_value(name: str, value, accepts: str, parse):
     "`parse(value)`, or one line: name must be what it accepts, got what it got."
     try:
@@ -101,12 +114,12 @@ def check_value(name: str, value, accepts: str, parse):
     except _Reject:
         raise ValueError(f"{name} must be {accepts}, got {value!r}") from None
 
-
+# %% ../nbs/07_settings.ipynb #9e079337
 def setting(default, accepts: str, parse, doc: str, **meta):
     "A dataclass field with its default, its check and one line of documentation."
     return field(default=default, metadata={"accepts": accepts, "parse": parse, "doc": doc, **meta})
 
-
+# %% ../nbs/07_settings.ipynb #0686ac36
 RECIPES = ("clean", "authors")
 CORRECTION_MODES = ("faithful", "same_batches", "replay", "table")
 
@@ -116,20 +129,20 @@ def _row(what: str, clean: str, authors: str):
     return setting(
         None,
         "one of clean, authors, or None (from recipe)",
-        _optional(_choice(*RECIPES)),
+        parse_optional(_choice(*RECIPES)),
         f"{what} — clean: {clean}; authors: {authors}",
         row={"what": what, "clean": clean, "authors": authors},
     )
 
-# %% ../nbs/07_settings.ipynb #13378c8a
+# %% ../nbs/07_settings.ipynb #33e4c2fd
 METHODS = tuple(UPDATE_METHODS)  # the registry of methods (02_rigl): RigL, SET, Static, Dense, SNFS, ...
 INITS = ("erk", "er", "uniform")
 SPEED_SETTINGS = ("loader", "amp", "channels_last", "fused", "compile", "num_workers")  # how fast, not what
 
-
+# %% ../nbs/07_settings.ipynb #241bb17c
 @dataclass(frozen=True)
-class RunSettings:
-    "What a run is (method, schedule, correction) and how fast it runs; every field checked and parsed on creation."
+class _RunFields:
+    "What a run trains and how: the method, its sparsity, the optimizer and the schedule (the first settings)."
 
     method: str = setting(
         "rigl",
@@ -141,59 +154,65 @@ class RunSettings:
     density: float = setting(
         0.2,
         "a number in (0, 1]",
-        _number(float, 0, 1, lo_open=True),
+        parse_number(float, 0, 1, lo_open=True),
         "overall density of the masked (Conv2d/Linear) weights",
     )
     init: str = setting("erk", f"one of {', '.join(INITS)}", _choice(*INITS), "layer densities: ERK, ER or uniform")
-    epochs: int = setting(250, "a whole number >= 1", _number(int, 1), "training epochs")
-    batch_size: int = setting(128, "a whole number >= 1", _number(int, 1), "minibatch size")
-    lr: float = setting(0.1, "a number > 0", _number(float, 0, lo_open=True), "SGD learning rate")
-    momentum: float = setting(0.9, "a number in [0, 1)", _number(float, 0, 1, hi_open=True), "SGD momentum")
+    epochs: int = setting(250, "a whole number >= 1", parse_whole(1), "training epochs")
+    batch_size: int = setting(128, "a whole number >= 1", parse_whole(1), "minibatch size")
+    lr: float = setting(0.1, "a number > 0", parse_number(float, 0, lo_open=True), "SGD learning rate")
+    momentum: float = setting(0.9, "a number in [0, 1)", parse_number(float, 0, 1, hi_open=True), "SGD momentum")
     nesterov: bool = setting(True, BOOLEAN, _bool, "Nesterov momentum")
     weight_decay: float = setting(
-        5e-4, "a number >= 0", _number(float, 0), "weight decay on >= 2-D weights (none on biases and BatchNorm)"
+        5e-4, "a number >= 0", parse_number(float, 0), "weight decay on >= 2-D weights (none on biases and BatchNorm)"
     )
-    lr_step: int = setting(30000, "a whole number >= 1", _number(int, 1), "StepLR step size, in optimizer steps")
-    lr_gamma: float = setting(0.2, "a number in (0, 1]", _number(float, 0, 1, lo_open=True), "StepLR factor")
+    lr_step: int = setting(30000, "a whole number >= 1", parse_whole(1), "StepLR step size, in optimizer steps")
+    lr_gamma: float = setting(0.2, "a number in (0, 1]", parse_number(float, 0, 1, lo_open=True), "StepLR factor")
     prune_rate: float = setting(
-        0.3, "a number in [0, 1]", _number(float, 0, 1), "initial drop fraction r0 (cosine schedule)"
+        0.3, "a number in [0, 1]", parse_number(float, 0, 1), "initial drop fraction r0 (cosine schedule)"
     )
-    interval: int = setting(100, "a whole number >= 1", _number(int, 1), "ΔT, steps between mask updates")
+    interval: int = setting(100, "a whole number >= 1", parse_whole(1), "ΔT, steps between mask updates")
     end_step: int | None = setting(
         None,
         "a whole number >= 0, or None (75% of all steps)",
-        _optional(_number(int, 0)),
+        parse_optional(parse_whole(0)),
         "no mask update from this step on",
     )
     prune_start: int | None = setting(
         None,
         "a whole number >= 0, or None (700, the reference's; scaled by end_step/65918 for shorter runs)",
-        _optional(_number(int, 0)),
+        parse_optional(parse_whole(0)),
         "pruning: first step of the cubic schedule",
     )
     mask_from: str | None = setting(
         None,
         "a run folder path, or None",
-        _optional(_path),
+        parse_optional(_path),
         "lottery: the complete pruning run whose final mask it trains",
     )
     augment: bool = setting(True, BOOLEAN, _bool, "reflect-pad 4 + random crop + horizontal flip")
     seed: int = setting(
         0,
         "a whole number in [0, 2**63)",
-        _number(int, 0, 2**63, hi_open=True),
+        parse_whole(0, 2**63, hi_open=True),
         "seeds weights, masks, data order and augmentation",
     )
-    gamma: float = setting(0.1, "a number >= 0", _number(float, 0), "correction: γ")
-    alpha: float = setting(0.3, "a number in [0, 1]", _number(float, 0, 1), "correction: smoothing of τ")
-    tau: float = setting(0.1, "a finite number", _number(float), "correction: initial τ")
+
+# %% ../nbs/07_settings.ipynb #67d42f79
+@dataclass(frozen=True)
+class _CorrectionFields(_RunFields):
+    "The correction's settings (γ, α, τ and how its statistics are gathered), after `_RunFields`."
+
+    gamma: float = setting(0.1, "a number >= 0", parse_number(float, 0), "correction: γ")
+    alpha: float = setting(0.3, "a number in [0, 1]", parse_number(float, 0, 1), "correction: smoothing of τ")
+    tau: float = setting(0.1, "a finite number", parse_number(float), "correction: initial τ")
     pairing: str = setting(
         "lagged", "one of lagged, current", _choice("lagged", "current"), "correction: which losses τ pairs"
     )
     correction_mode: str | None = setting(
         None,
         f"one of {', '.join(CORRECTION_MODES)}, or None (faithful)",
-        _optional(_choice(*CORRECTION_MODES)),
+        parse_optional(_choice(*CORRECTION_MODES)),
         "correction: faithful (statistics pass on its own batch draw, as the authors), same_batches (on the epoch's "
         "batches), replay (same batches, its gradients kept and reused: exact, no snapshot pass in the steps), table "
         "(SAGA-style: each batch's gradient at its last visit is its anchor; no snapshot, no statistics pass: "
@@ -202,7 +221,7 @@ class RunSettings:
     correction_until: float | None = setting(
         None,
         "a number in (0, 1], or None (1)",
-        _optional(_number(float, 0, 1, lo_open=True)),
+        parse_optional(parse_number(float, 0, 1, lo_open=True)),
         "correction: the share of the epochs (the first ceil(share · epochs)) that are corrected; later epochs are "
         "plain training with no statistics pass and no snapshot work",
     )
@@ -215,26 +234,32 @@ class RunSettings:
     probe_batches: int = setting(
         0,
         "a whole number >= 0",
-        _number(int, 0),
+        parse_whole(0),
         "correction: fixed training batches on which the end of each corrected epoch measures Var(d)/Var(g) "
         "(the var_ratio column); 0: not measured",
     )
     stats_fraction: float | None = setting(
         None,
         "a number in (0, 1], or None (1)",
-        _optional(_number(float, 0, 1, lo_open=True)),
+        parse_optional(parse_number(float, 0, 1, lo_open=True)),
         "correction: the fraction of batches the statistics pass (ū, τ) uses; < 1 is an approximation",
     )
+
+# %% ../nbs/07_settings.ipynb #b301fba7
+@dataclass(frozen=True)
+class _TrainingFields(_CorrectionFields):
+    "Warm-up, BatchNorm across processes, the crop, and the recipe, after `_CorrectionFields`."
+
     warmup_steps: int = setting(
         0,
         "a whole number >= 0",
-        _number(int, 0),
+        parse_whole(0),
         "linear lr warm-up from 0 over this many steps; StepLR counts from its end",
     )
     sync_bn: bool | None = setting(
         None,
         BOOLEAN + ", or None (true)",
-        _optional(_bool),
+        parse_optional(_bool),
         "with N processes (torchrun): BatchNorm over the global batch, as one process (true), or per rank (false)",
     )
     crop: str = setting(
@@ -249,6 +274,12 @@ class RunSettings:
         _choice(*RECIPES),
         "fills every row below that is None: our clean choices, or the authors' code",
     )
+
+# %% ../nbs/07_settings.ipynb #67863033
+@dataclass(frozen=True)
+class _RecipeFields(_TrainingFields):
+    "The recipe rows: each None (the recipe's), clean or authors, after `_TrainingFields`."
+
     update_steps: str | None = _row(
         "which steps update masks", "g % ΔT == 0, g > 0 (100, 200, ...)", "(g+1) % ΔT == 0 (99, 199, ...)"
     )
@@ -290,28 +321,32 @@ class RunSettings:
         "put back as they were (the pass measures θ)",
         "updated by its training-mode forward at θ_e",
     )
+
+# %% ../nbs/07_settings.ipynb #5618d8da
+@dataclass(frozen=True)
+class RunSettings(_RecipeFields):
     bn_batches: int = setting(
         16,
         "a whole number >= 1",
-        _number(int, 1),
+        parse_whole(1),
         "evaluation: fixed, unaugmented training batches behind recomputed BatchNorm statistics and its check",
     )
     loader: str | None = setting(
         None,
         "one of gpu, dataloader, or None (gpu)",
-        _optional(_choice("gpu", "dataloader")),
+        parse_optional(_choice("gpu", "dataloader")),
         "data resident on the device, or a DataLoader",
     )
-    amp: bool | None = setting(None, BOOLEAN + ", or None (on for CUDA)", _optional(_bool), "bf16 autocast")
+    amp: bool | None = setting(None, BOOLEAN + ", or None (on for CUDA)", parse_optional(_bool), "bf16 autocast")
     channels_last: bool | None = setting(
-        None, BOOLEAN + ", or None (on for CUDA)", _optional(_bool), "channels-last memory format"
+        None, BOOLEAN + ", or None (on for CUDA)", parse_optional(_bool), "channels-last memory format"
     )
     fused: bool = setting(False, BOOLEAN, _bool, "correction: θ and θ̃ in one vmapped call")
     compile: bool = setting(False, BOOLEAN, _bool, "torch.compile the model")
     num_workers: int | None = setting(
         None,
         "a whole number >= 0, or None (4 on CUDA, 0 on CPU)",
-        _optional(_number(int, 0)),
+        parse_optional(parse_whole(0)),
         "DataLoader workers (loader='dataloader')",
     )
 
@@ -323,72 +358,85 @@ class RunSettings:
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov must be false when momentum is 0 (Nesterov needs momentum), got nesterov True")
 
-    @classmethod
-    def names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
+# %% ../nbs/07_settings.ipynb #4ec85d6a
+@patch(cls_method=True)
+def names(cls: RunSettings) -> list[str]:
+    "Every setting's name, in order."
+    return [f.name for f in fields(cls)]
 
-    @classmethod
-    def check_names(cls, names):
-        "Raise one line naming every unknown setting, with the nearest real name."
-        unknown = [n for n in names if n not in cls.names()]
-        if unknown:
-            hints = [
-                f"{n!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(n, cls.names(), 1)) else "")
-                for n in unknown
-            ]
-            raise ValueError(f"unknown setting(s) {', '.join(hints)}; the settings are: {', '.join(cls.names())}")
+# %% ../nbs/07_settings.ipynb #5501841e
+@patch(cls_method=True)
+def check_names(cls: RunSettings, names):
+    "Raise one line naming every unknown setting, with the nearest real name."
+    unknown = [n for n in names if n not in cls.names()]
+    if unknown:
+        hints = [
+            f"{n!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(n, cls.names(), 1)) else "")
+            for n in unknown
+        ]
+        raise ValueError(f"unknown setting(s) {', '.join(hints)}; the settings are: {', '.join(cls.names())}")
 
-    def replace(self, **changes) -> RunSettings:
-        "A copy with `changes` (checked like the constructor's arguments)."
-        self.check_names(changes)
-        return dataclasses.replace(self, **changes)
+# %% ../nbs/07_settings.ipynb #02f38ef0
+@patch
+def replace(self: RunSettings, **changes) -> RunSettings:
+    "A copy with `changes` (checked like the constructor's arguments)."
+    self.check_names(changes)
+    return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+# %% ../nbs/07_settings.ipynb #5299fb11
+@patch
+def to_dict(self: RunSettings) -> dict:
+    "Every setting and its value, in order."
+    return dataclasses.asdict(self)
 
-    def identity(self) -> dict:
-        """The settings that define what a run computes (all but the speed settings): a run folder belongs to one
-        identity."""
-        return {k: v for k, v in self.to_dict().items() if k not in SPEED_SETTINGS}
 
-    @classmethod
-    def rows(cls) -> list[str]:
-        "The recipe rows: the settings where our clean choice and the authors' code differ."
-        return [f.name for f in fields(cls) if "row" in f.metadata]
+@patch
+def identity(self: RunSettings) -> dict:
+    """The settings that define what a run computes (all but the speed settings): a run folder belongs to one
+    identity."""
+    return {k: v for k, v in self.to_dict().items() if k not in SPEED_SETTINGS}
 
-    def row(self, name: str) -> str:
-        "A recipe row's value: its own, or the recipe's when it is None."
-        if name not in self.rows():
-            raise ValueError(f"{name!r} is not a recipe row; the rows are: {', '.join(self.rows())}")
-        return getattr(self, name) or self.recipe
+# %% ../nbs/07_settings.ipynb #44d39169
+@patch(cls_method=True)
+def rows(cls: RunSettings) -> list[str]:
+    "The recipe rows: the settings where our clean choice and the authors' code differ."
+    return [f.name for f in fields(cls) if "row" in f.metadata]
 
-    def resolved(self, device, n_train: int) -> RunSettings:
-        """Fill the run-time defaults: recipe rows, speed settings for `device`, `end_step` (75% of training), density 1
-        for dense."""
-        cuda = torch.device(device).type == "cuda"
-        pick = lambda v, default: default if v is None else v
-        rows = {r: self.row(r) for r in self.rows()}
-        if rows["drop_schedule"] == "authors":
-            end = round(0.75 * self.epochs * n_train / self.batch_size)  # 65,918 for CIFAR-10
-        else:
-            end = int(0.75 * self.epochs * math.ceil(n_train / self.batch_size))
-        end = pick(self.end_step, end)
-        start = (
-            pick(self.prune_start, min(700, round(end * 700 / 65918))) if self.method == "pruning" else self.prune_start
-        )
-        return self.replace(
-            **rows,
-            loader=pick(self.loader, "gpu"),
-            amp=pick(self.amp, cuda),
-            channels_last=pick(self.channels_last, cuda),
-            num_workers=pick(self.num_workers, 4 if cuda else 0),
-            end_step=end,
-            prune_start=start,
-            **(
-                {} if self.correction else {"correction_mode": None, "stats_fraction": None, "correction_until": None}
-            ),  # the baseline has no correction to tune
-            density=1.0 if self.method == "dense" else self.density,
-        )
+
+@patch
+def row(self: RunSettings, name: str) -> str:
+    "A recipe row's value: its own, or the recipe's when it is None."
+    if name not in self.rows():
+        raise ValueError(f"{name!r} is not a recipe row; the rows are: {', '.join(self.rows())}")
+    return getattr(self, name) or self.recipe
+
+# %% ../nbs/07_settings.ipynb #4d39f65c
+@patch
+def resolved(self: RunSettings, device, n_train: int) -> RunSettings:
+    """Fill the run-time defaults: recipe rows, speed settings for `device`, `end_step` (75% of training), density 1
+    for dense."""
+    cuda = torch.device(device).type == "cuda"
+    pick = lambda v, default: default if v is None else v
+    rows = {r: self.row(r) for r in self.rows()}
+    if rows["drop_schedule"] == "authors":
+        end = round(0.75 * self.epochs * n_train / self.batch_size)  # 65,918 for CIFAR-10
+    else:
+        end = int(0.75 * self.epochs * math.ceil(n_train / self.batch_size))
+    end = pick(self.end_step, end)
+    start = pick(self.prune_start, min(700, round(end * 700 / 65918))) if self.method == "pruning" else self.prune_start
+    return self.replace(
+        **rows,
+        loader=pick(self.loader, "gpu"),
+        amp=pick(self.amp, cuda),
+        channels_last=pick(self.channels_last, cuda),
+        num_workers=pick(self.num_workers, 4 if cuda else 0),
+        end_step=end,
+        prune_start=start,
+        **(
+            {} if self.correction else {"correction_mode": None, "stats_fraction": None, "correction_until": None}
+        ),  # the baseline has no correction to tune
+        density=1.0 if self.method == "dense" else self.density,
+    )
 
 # %% ../nbs/07_settings.ipynb #8377c76b
 def settings_table():

@@ -12,11 +12,11 @@ from .runs import RunFolder, read_json
 # %% auto #0
 __all__ = ['STATES', 'find_runs', 'run_status', 'status_counts', 'format_status']
 
-# %% ../nbs/14c_status.ipynb #3c33d9c1
+# %% ../nbs/14c_status.ipynb #a1c0e5d1
 STATES = ("complete", "running", "failed", "stopped", "not started")
 _RUN_FILES = ("config.json", "metrics.csv", "final.json", "running.json", "job.json", "train.ipynb")
 
-
+# %% ../nbs/14c_status.ipynb #080ca962
 def find_runs(runs_dir, skip=("figures", ".sweeps")) -> list[Path]:
     """Every run folder under `runs_dir`: the folders holding any of a run's files (config.json, metrics.csv,
     final.json, ...)."""
@@ -32,7 +32,18 @@ def find_runs(runs_dir, skip=("figures", ".sweeps")) -> list[Path]:
         }
     )
 
+# %% ../nbs/14c_status.ipynb #b2d1f6e1
+def _stale_note(m: pd.DataFrame) -> str:
+    "The note of a run whose last evaluation used stale BatchNorm statistics (09a_batchnorm: running ≪ batch), or ''."
+    if not len(m) or m.get("bn_stale", pd.Series([0])).iloc[-1] != 1:
+        return ""
+    last = m.iloc[-1]
+    return (
+        f"epoch {int(last.epoch)} evaluated stale BatchNorm statistics ({last.bn_running_acc:.1%} vs "
+        f"{last.bn_batch_acc:.1%} with batch statistics on training images)"
+    )
 
+# %% ../nbs/14c_status.ipynb #b6f2b9ad
 def _progress(f: RunFolder) -> dict:
     """Epochs done and the last validation and test accuracy (%) from metrics.csv; the epochs the run trains from
     config.json."""
@@ -43,12 +54,7 @@ def _progress(f: RunFolder) -> dict:
         for k in ("val_acc", "test_acc"):
             if len(m) and k in m.columns:
                 out[f"{k}_%"] = 100 * float(m[k].iloc[-1])
-        if len(m) and m.get("bn_stale", pd.Series([0])).iloc[-1] == 1:  # 09a_batchnorm: running ≪ batch statistics
-            last = m.iloc[-1]
-            out["stale"] = (
-                f"epoch {int(last.epoch)} evaluated stale BatchNorm statistics ({last.bn_running_acc:.1%} vs "
-                f"{last.bn_batch_acc:.1%} with batch statistics on training images)"
-            )
+        out["stale"] = _stale_note(m)
     except Exception:
         pass
     for p in (f.config, f.final):
@@ -61,7 +67,7 @@ def _progress(f: RunFolder) -> dict:
             break
     return out
 
-
+# %% ../nbs/14c_status.ipynb #4391b15b
 def _submitted(f: RunFolder) -> str:
     try:
         j = read_json(f.path / "job.json")
@@ -69,7 +75,7 @@ def _submitted(f: RunFolder) -> str:
         return ""
     return f"submitted as {j.get('cluster')} job {j.get('job_id')} at {j.get('submitted')}"
 
-
+# %% ../nbs/14c_status.ipynb #80cb9be3
 def run_status(runs, now: float | None = None) -> pd.DataFrame:
     """One row per run: its state (complete, running, failed, stopped, not started), epochs done and epochs, the last
     validation and test accuracy (%), when a file of it last changed, and a note (where it runs, or why it ended).
@@ -106,13 +112,13 @@ def run_status(runs, now: float | None = None) -> pd.DataFrame:
         }
     )
 
-
+# %% ../nbs/14c_status.ipynb #04afe675
 def status_counts(df: pd.DataFrame) -> str:
     "The count per state: '7 runs: 3 complete, 1 running, 1 failed, 1 stopped, 1 not started'."
     n = df.state.value_counts()
     return f"{len(df)} run{'s' * (len(df) != 1)}: " + ", ".join(f"{n.get(s, 0)} {s}" for s in STATES)
 
-
+# %% ../nbs/14c_status.ipynb #0f813416
 def format_status(df: pd.DataFrame) -> str:
     "The status as text: one line per run, then the count per state."
     if df.empty:
