@@ -173,7 +173,7 @@ def write_fake_cifar(
 # %% ../nbs/05a_datasets.ipynb #3c07557c
 _DATA_DIR_OPTION = "{data_dir option}"  # where the message names the option that points at the data folder
 
-
+# %% ../nbs/05a_datasets.ipynb #b69522a7
 class DataNotFoundError(FileNotFoundError):
     """A dataset's files are not on disk and could not be downloaded. The message names the option that points at the
     data folder as `option` (Python's `data_dir=`); `named(option)` is the same error for a caller that spells it
@@ -268,6 +268,23 @@ def _not_found(spec: dict, data_dir: Path, missing: list[str], download: bool, c
         msg += " (download=False, so no download was attempted.)"
     return DataNotFoundError(msg)
 
+# %% ../nbs/05a_datasets.ipynb #6df6189e
+def _cifar_folder(name: str, data_dir: Path, download: bool) -> Path:
+    "The folder holding every file of CIFAR `name` under `data_dir` (downloading it if allowed), or DataNotFoundError."
+    spec = _CIFAR[name]
+    folder = data_dir / spec["folder"]
+    expected = spec["train"] + spec["test"] + [spec["meta"]]
+    missing = lambda: [f for f in expected if not (folder / f).is_file()]
+    cause = None
+    if missing() and download:
+        try:
+            _download_cifar(name, data_dir)
+        except Exception as e:
+            cause = e
+    if missing():
+        raise _not_found(spec, data_dir, missing(), download, cause) from cause
+    return folder
+
 # %% ../nbs/05a_datasets.ipynb #9d612c1c
 def load_cifar(
     name: str,  # "cifar10" or "cifar100"
@@ -282,18 +299,7 @@ def load_cifar(
         raise ValueError(f"name must be one of {sorted(_CIFAR)}, got {name!r}")
     _check_val_split(val_split)
     spec = _CIFAR[name]
-    data_dir = Path(data_dir).expanduser()
-    folder = data_dir / spec["folder"]
-    expected = spec["train"] + spec["test"] + [spec["meta"]]
-    missing = lambda: [f for f in expected if not (folder / f).is_file()]
-    cause = None
-    if missing() and download:
-        try:
-            _download_cifar(name, data_dir)
-        except Exception as e:
-            cause = e
-    if missing():
-        raise _not_found(spec, data_dir, missing(), download, cause) from cause
+    folder = _cifar_folder(name, Path(data_dir).expanduser(), download)
     k = spec["num_classes"]
     x_tr, y_tr = _read_cifar_files([folder / f for f in spec["train"]], k)
     x_te, y_te = _read_cifar_files([folder / f for f in spec["test"]], k)
