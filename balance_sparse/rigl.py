@@ -9,10 +9,10 @@ import torch
 from .masking import Masking
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'UPDATE_METHODS', 'COSTS', 'ROW_VALUES', 'prune_rate', 'update_method', 'make_updater', 'magnitude_score',
-           'gradient_score', 'random_score', 'rigl', 'set_', 'static', 'TopologyUpdater', 'dense', 'small_dense',
-           'redistribute', 'momentum_score', 'snfs', 'SparseMomentum', 'pruning_sparsity', 'pruning_steps',
-           'GradualPruning', 'pruning', 'pruned_masks', 'lottery']
+__all__ = ['SCHEDULES', 'UPDATE_METHODS', 'TOPOLOGY_METHODS', 'COSTS', 'ROW_VALUES', 'prune_rate', 'update_method',
+           'make_updater', 'magnitude_score', 'gradient_score', 'random_score', 'rigl', 'set_', 'static',
+           'TopologyUpdater', 'dense', 'small_dense', 'redistribute', 'momentum_score', 'snfs', 'SparseMomentum',
+           'pruning_sparsity', 'pruning_steps', 'GradualPruning', 'pruning', 'pruned_masks', 'lottery']
 
 # %% ../nbs/02_rigl.ipynb #0ae5cb51
 from fastcore.basics import patch
@@ -35,6 +35,7 @@ def prune_rate(step: int, end_step: int, initial: float = 0.3, schedule: str = "
 
 # %% ../nbs/02_rigl.ipynb #3c9fa3d1
 UPDATE_METHODS: dict = {}
+TOPOLOGY_METHODS: list = []  # the methods `TopologyUpdater` runs, in registration order
 COSTS = ("dense", "static", "set", "rigl", "snfs")  # the training-FLOPs models of `flops.epoch_train_flops`
 
 
@@ -45,6 +46,7 @@ def update_method(
     start_dense: bool = False,  # True: `fit` builds the `Masking` at density 1 (the factory then shapes it)
     drop=None,  # drop score `(updater, name, weight) -> 1-D scores`: the active weights of smallest score go
     grow=None,  # grow score, the same signature: the inactive positions of largest score come in
+    topology: bool = False,  # True: `TopologyUpdater` runs it by its scores (no grow score: it never updates)
 ):
     "Register a factory `(masking, settings) -> updater | None` under `name` (lower case), with its scores."
     if (cost or name) not in COSTS:
@@ -54,6 +56,8 @@ def update_method(
         factory.method, factory.masked, factory.cost, factory.start_dense = name, masked, cost or name, start_dense
         factory.drop, factory.grow = drop, grow
         UPDATE_METHODS[name] = factory
+        if topology and name not in TOPOLOGY_METHODS:
+            TOPOLOGY_METHODS.append(name)
         return factory
 
     return register
@@ -98,19 +102,19 @@ def _rows(s) -> dict:
     )
 
 # %% ../nbs/02_rigl.ipynb #5404412d
-@update_method("rigl", drop=magnitude_score, grow=gradient_score)
+@update_method("rigl", drop=magnitude_score, grow=gradient_score, topology=True)
 def rigl(masking, s):
     "RigL (Evci et al. 2020): drop the smallest |w|, grow the largest |∇w| of the minibatch."
     return TopologyUpdater(masking, "rigl", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
 
 # %% ../nbs/02_rigl.ipynb #48dad994
-@update_method("set", drop=magnitude_score, grow=random_score)
+@update_method("set", drop=magnitude_score, grow=random_score, topology=True)
 def set_(masking, s):
     "SET (Mocanu et al. 2018): drop the smallest |w|, grow at random."
     return TopologyUpdater(masking, "set", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
 
 # %% ../nbs/02_rigl.ipynb #929c37c2
-@update_method("static")
+@update_method("static", topology=True)
 def static(masking, s):
     "Static: the initial random mask is kept for the whole run."
     return None
@@ -129,7 +133,7 @@ def _check_rows(**rows):
 class TopologyUpdater:
     "RigL / SET / Static mask updates for a `Masking`: call `update(step)` when `is_update_step(step)`."
 
-    METHODS = ("rigl", "set", "static")  # the registry's methods this class runs (their scores: UPDATE_METHODS)
+    METHODS = TOPOLOGY_METHODS  # the registry's methods this class runs (their scores: UPDATE_METHODS)
 
     def __init__(
         self,
