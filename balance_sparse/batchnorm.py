@@ -85,7 +85,7 @@ def probe_subset(n: int, size: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return torch.randperm(n, generator=g)[: min(size, n)].sort().values
 
-
+# %% ../nbs/09a_batchnorm.ipynb #22938adc
 def stale_note(epoch: int, running_acc: float, batch_acc: float, images: int) -> str | None:
     "The one line that flags an evaluation of stale running statistics, or None."
     if not running_acc < batch_acc - STALE_GAP:

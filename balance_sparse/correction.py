@@ -16,6 +16,9 @@ from .batchnorm import running_stats_kept  # the statistics pass leaves θ's Bat
 # %% auto #0
 __all__ = ['tau_estimate', 'variance_ratio', 'paired_forward', 'GradientCorrection']
 
+# %% ../nbs/03_correction.ipynb #58d3b511
+from fastcore.basics import patch
+
 # %% ../nbs/03_correction.ipynb #375d7be7
 def tau_estimate(losses: torch.Tensor, snapshot_losses: torch.Tensor) -> torch.Tensor:
     "Cov(ℓ(θ), ℓ(θ̃)) / Var(ℓ(θ̃)) over batches (ddof=1), as a 0-d float64 tensor; NaN if undefined."
@@ -51,7 +54,7 @@ def _vmap_pair(model, snapshot, x, mb, sb):
             torch._foreach_copy_(list(sb.values()), [b[1] for b in stacked])
     return out[0], out[1]
 
-
+# %% ../nbs/03_correction.ipynb #dc41f8e4
 _AUTOCAST_UNDER_VMAP = {}  # (device, dtype) -> does autocast reach the ops inside `vmap`?
 
 
@@ -82,7 +85,7 @@ def _autocast_reaches_vmap(device: torch.device) -> bool:
             )
     return _AUTOCAST_UNDER_VMAP[key]
 
-
+# %% ../nbs/03_correction.ipynb #388e9a26
 def paired_forward(
     model: nn.Module,  # the network θ
     snapshot: nn.Module,  # the same architecture with other tensors, θ̃
@@ -116,9 +119,9 @@ class GradientCorrection:
         pairing: str = "lagged",  # "lagged" (authors) or "current" (see above)
         snapshot: nn.Module | None = None,  # initial θ̃; None = a copy of `model`
         fused: bool = False,  # `forward` runs θ and θ̃ as one batched call (`paired_forward`)
-        nonfinite_tau: str = "keep",
+        nonfinite_tau: str = "keep",  # a NaN/inf τ_curr: "keep" τ, or "propagate" it into τ (the authors')
         keep_bn_stats: bool = True,  # the statistics pass puts θ's BatchNorm running statistics back (09a_batchnorm)
-    ):  # a NaN/inf τ_curr: "keep" τ, or "propagate" it into τ (the authors')
+    ):
         if pairing not in ("lagged", "current"):
             raise ValueError(f"pairing must be 'lagged' or 'current', got {pairing!r}")
         if not 0 <= alpha <= 1:
@@ -126,15 +129,8 @@ class GradientCorrection:
         if nonfinite_tau not in ("keep", "propagate"):
             raise ValueError(f"nonfinite_tau must be 'keep' or 'propagate', got {nonfinite_tau!r}")
         self.nonfinite_tau, self.keep_bn_stats = nonfinite_tau, bool(keep_bn_stats)
-        self.model, self.loss_fn, self.gamma, self.alpha, self.tau, self.pairing = (
-            model,
-            loss_fn,
-            gamma,
-            alpha,
-            float(tau),
-            pairing,
-        )
-        self.fused = bool(fused)
+        self.model, self.loss_fn, self.gamma, self.alpha = model, loss_fn, gamma, alpha
+        self.tau, self.pairing, self.fused = float(tau), pairing, bool(fused)
         self.snapshot = copy.deepcopy(model) if snapshot is None else snapshot
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.snapshot_params = [p for p in self.snapshot.parameters() if p.requires_grad]
@@ -148,166 +144,206 @@ class GradientCorrection:
         self._kept = {}  # replay: batch index -> (ℓ_b(θ̃), ∇ℓ_b(θ̃) as one flat tensor) from the statistics pass
         self.kept_device = None  # where `refresh(keep=...)` keeps them (None: on the parameters' device)
 
-    @property
-    def coef(self) -> float:
-        "γ·τ, the weight on the control variate this epoch."
-        return self.gamma * self.tau
+# %% ../nbs/03_correction.ipynb #0c9d0104
+@patch(as_prop=True)
+def coef(self: GradientCorrection) -> float:
+    "γ·τ, the weight on the control variate this epoch."
+    return self.gamma * self.tau
 
-    def _grads(self, loss, params):
-        gs = torch.autograd.grad(loss, params, allow_unused=True)
-        return [torch.zeros_like(p) if g is None else g for g, p in zip(gs, params)]
+# %% ../nbs/03_correction.ipynb #f516e3a8
+@patch
+def _grads(self: GradientCorrection, loss, params):
+    "∇loss for each of `params` (zeros for one it does not reach), without touching `.grad`."
+    gs = torch.autograd.grad(loss, params, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for g, p in zip(gs, params)]
 
-    def refresh(
-        self, batches: Iterable, keep: Iterable[int] | None = None
-    ):  # replay: the step index of each batch; its gradient is kept for `correct`
-        """Epoch-start statistics pass over `batches` of (x, y) — or (x, y, w), a rank's slice and its share w
-        (13_distributed) — update τ and ū, then θ̃ ← θ (keeping each batch's gradient for `keep`)."""
-        self.model.train()
-        self.snapshot.train()
-        total = [torch.zeros_like(p) for p in self.params]
-        losses, snap_losses, n = [], [], 0
-        self._kept, keep = {}, (iter(keep) if keep is not None else None)
-        kept = running_stats_kept(self.model) if self.keep_bn_stats else contextlib.nullcontext()
-        with kept:  # clean: a measurement, not training (the authors' pass updates the running averages)
-            for x, y, *w in batches:
-                w = w[0] if w else 1.0  # N ranks: the slice's share of the batch mean
-                loss = weigh(self.loss_fn(self.model(x), y), w)
-                grads = self._grads(loss, self.params)
-                torch._foreach_add_(total, grads)
-                if keep is not None:  # ∇ℓ_b(θ_e) is ∇ℓ_b(θ̃) of this epoch's step on batch b
-                    flat = torch.cat([g.reshape(-1) for g in grads])
-                    # host memory, pinned when the copy comes from a GPU (streamed back)
-                    if self.kept_device is not None:
-                        host = torch.empty(
-                            flat.shape, dtype=flat.dtype, device=self.kept_device, pin_memory=flat.is_cuda
-                        )
-                        flat = host.copy_(flat, non_blocking=flat.is_cuda)
-                    self._kept[next(keep)] = (loss.detach(), flat)
-                losses.append(loss.detach())
-                if self.pairing == "lagged":
-                    with torch.no_grad():
-                        snap_losses.append(weigh(self.loss_fn(self.snapshot(x), y), w).detach())
-                n += 1
-        if n == 0:
-            raise ValueError("refresh needs at least one batch")
-        total = all_reduce_mean(total)  # N ranks: their slices of each batch make up the batch
-        if self.pairing == "lagged":
-            self.losses = tuple(all_reduce_mean([torch.stack(losses), torch.stack(snap_losses)]))
-        elif self._step_losses:
-            self.losses = tuple(all_reduce_mean([torch.stack(self._step_losses)])[0].unbind(1))
-        else:
-            self.losses = None
-        self._step_losses = []
-        self.tau_curr = tau_estimate(*self.losses).item() if self.losses is not None else math.nan
-        if math.isfinite(self.tau_curr) or (self.losses is not None and self.nonfinite_tau == "propagate"):
-            self.tau = (1 - self.alpha) * self.tau + self.alpha * self.tau_curr
-        self.mean_grad = torch._foreach_div(total, n)
-        self.snapshot.load_state_dict(self.model.state_dict())
+# %% ../nbs/03_correction.ipynb #2e5cad43
+@patch
+def _keep_grad(self: GradientCorrection, index: int, loss: torch.Tensor, grads: list[torch.Tensor]):
+    "Keep batch `index`'s ℓ_b(θ_e) and ∇ℓ_b(θ_e) (one flat tensor) for `correct` to replay as ∇ℓ_b(θ̃)."
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    # host memory, pinned when the copy comes from a GPU (streamed back)
+    if self.kept_device is not None:
+        host = torch.empty(flat.shape, dtype=flat.dtype, device=self.kept_device, pin_memory=flat.is_cuda)
+        flat = host.copy_(flat, non_blocking=flat.is_cuda)
+    self._kept[index] = (loss.detach(), flat)
 
-    def forward(self, x, y, model_fn: Callable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """`(output, loss)` of the model on (x, y); when fused, θ̃ runs in the same call and `loss.backward()` also
-        yields ∇ℓ_b(θ̃)."""
-        self._pending = None
-        if not (self.fused and self.coef != 0 and self.model.training):
-            out = (self.model if model_fn is None else model_fn)(
-                x
-            )  # model_fn: e.g. a torch.compile'd model (no bool(): it has no len)
-            return out, self.loss_fn(out, y)
-        for q in self.snapshot_params:
-            q.grad = None
-        self.snapshot.train()
-        out, snap_out = paired_forward(self.model, self.snapshot, x)
-        loss, snap_loss = self.loss_fn(out, y), self.loss_fn(snap_out, y)
-        self._pending = (x, snap_loss.detach())
-        return out, loss + (snap_loss - snap_loss.detach())  # value ℓ_b(θ); gradient also reaches θ̃
+# %% ../nbs/03_correction.ipynb #e3d6ac62
+@patch
+def _statistics_pass(self: GradientCorrection, batches: Iterable, keep) -> tuple[list, list, list, int]:
+    "(Σ_b ∇ℓ_b(θ), [ℓ_b(θ)], [ℓ_b(θ̃)] (lagged pairing), number of batches) over `batches`; keeps gradients for `keep`."
+    total = [torch.zeros_like(p) for p in self.params]
+    losses, snap_losses, n = [], [], 0
+    kept = running_stats_kept(self.model) if self.keep_bn_stats else contextlib.nullcontext()
+    with kept:  # clean: a measurement, not training (the authors' pass updates the running averages)
+        for x, y, *w in batches:
+            w = w[0] if w else 1.0  # N ranks: the slice's share of the batch mean
+            loss = weigh(self.loss_fn(self.model(x), y), w)
+            grads = self._grads(loss, self.params)
+            torch._foreach_add_(total, grads)
+            if keep is not None:  # ∇ℓ_b(θ_e) is ∇ℓ_b(θ̃) of this epoch's step on batch b
+                self._keep_grad(next(keep), loss, grads)
+            losses.append(loss.detach())
+            if self.pairing == "lagged":
+                with torch.no_grad():
+                    snap_losses.append(weigh(self.loss_fn(self.snapshot(x), y), w).detach())
+            n += 1
+    return total, losses, snap_losses, n
 
-    def _fused_snapshot_grads(self, x):
-        "ℓ_b(θ̃) and ∇ℓ_b(θ̃) left by a fused `forward` + `backward` on this `x`, else None."
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return None
-        grads = [q.grad for q in self.snapshot_params]
-        for q in self.snapshot_params:
-            q.grad = None
-        if pending[0] is not x or all(g is None for g in grads):
-            return None  # another batch, or no backward ran
-        return pending[1], [torch.zeros_like(q) if g is None else g for g, q in zip(grads, self.snapshot_params)]
+# %% ../nbs/03_correction.ipynb #b54ae9ef
+@patch
+def _update_tau(self: GradientCorrection, losses: list, snap_losses: list):
+    "Set the loss pairs of this epoch, τ_curr from them, and τ ← (1 − α)τ + α τ_curr (when τ_curr is finite)."
+    if self.pairing == "lagged":
+        self.losses = tuple(all_reduce_mean([torch.stack(losses), torch.stack(snap_losses)]))
+    elif self._step_losses:
+        self.losses = tuple(all_reduce_mean([torch.stack(self._step_losses)])[0].unbind(1))
+    else:
+        self.losses = None
+    self._step_losses = []
+    self.tau_curr = tau_estimate(*self.losses).item() if self.losses is not None else math.nan
+    if math.isfinite(self.tau_curr) or (self.losses is not None and self.nonfinite_tau == "propagate"):
+        self.tau = (1 - self.alpha) * self.tau + self.alpha * self.tau_curr
 
-    def correct(
-        self,
-        x,
-        y,
-        loss: torch.Tensor | None = None,
-        index: int | None = None,  # the step's batch index in the epoch: replays a kept gradient if there is one
-        weight: float = 1.0,
-    ):  # N ranks: this slice's share of the batch mean (13_distributed)
-        """Add γτ(ū − ∇ℓ_b(θ̃)) to the `.grad` of every parameter; call after `loss.backward()`, before
-        `optimizer.step()`."""
-        if self.coef == 0:
-            return
-        fused = self._fused_snapshot_grads(x)
-        kept = self._kept.pop(index, None) if index is not None else None
-        if fused is not None:
-            snap_loss, snap_grads = fused
-        elif kept is not None:  # replay: the statistics pass computed it on this very batch
-            snap_loss, flat = kept
-            flat = flat.to(self.params[0].device, non_blocking=True)
-            snap_grads = all_reduce_mean(
-                [f.view_as(p) for f, p in zip(flat.split([p.numel() for p in self.params]), self.params)]
+# %% ../nbs/03_correction.ipynb #56f626e9
+@patch
+def refresh(
+    self: GradientCorrection,
+    batches: Iterable,
+    keep: Iterable[int] | None = None,  # replay: the step index of each batch; its gradient is kept for `correct`
+):
+    """Epoch-start statistics pass over `batches` of (x, y) — or (x, y, w), a rank's slice and its share w
+    (13_distributed) — update τ and ū, then θ̃ ← θ (keeping each batch's gradient for `keep`)."""
+    self.model.train()
+    self.snapshot.train()
+    self._kept, keep = {}, (iter(keep) if keep is not None else None)
+    total, losses, snap_losses, n = self._statistics_pass(batches, keep)
+    if n == 0:
+        raise ValueError("refresh needs at least one batch")
+    total = all_reduce_mean(total)  # N ranks: their slices of each batch make up the batch
+    self._update_tau(losses, snap_losses)
+    self.mean_grad = torch._foreach_div(total, n)
+    self.snapshot.load_state_dict(self.model.state_dict())
+
+# %% ../nbs/03_correction.ipynb #9ad1ac24
+@patch
+def forward(self: GradientCorrection, x, y, model_fn: Callable | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(output, loss)` of the model on (x, y); when fused, θ̃ runs in the same call and `loss.backward()` also
+    yields ∇ℓ_b(θ̃)."""
+    self._pending = None
+    if not (self.fused and self.coef != 0 and self.model.training):
+        out = (self.model if model_fn is None else model_fn)(x)  # model_fn: e.g. a torch.compile'd model (no bool())
+        return out, self.loss_fn(out, y)
+    for q in self.snapshot_params:
+        q.grad = None
+    self.snapshot.train()
+    out, snap_out = paired_forward(self.model, self.snapshot, x)
+    loss, snap_loss = self.loss_fn(out, y), self.loss_fn(snap_out, y)
+    self._pending = (x, snap_loss.detach())
+    return out, loss + (snap_loss - snap_loss.detach())  # value ℓ_b(θ); gradient also reaches θ̃
+
+# %% ../nbs/03_correction.ipynb #b3dfc83e
+@patch
+def _fused_snapshot_grads(self: GradientCorrection, x):
+    "ℓ_b(θ̃) and ∇ℓ_b(θ̃) left by a fused `forward` + `backward` on this `x`, else None."
+    pending, self._pending = self._pending, None
+    if pending is None:
+        return None
+    grads = [q.grad for q in self.snapshot_params]
+    for q in self.snapshot_params:
+        q.grad = None
+    if pending[0] is not x or all(g is None for g in grads):
+        return None  # another batch, or no backward ran
+    return pending[1], [torch.zeros_like(q) if g is None else g for g, q in zip(grads, self.snapshot_params)]
+
+# %% ../nbs/03_correction.ipynb #0f3a0703
+@patch
+def _snapshot_grads(self: GradientCorrection, x, y, index: int | None, weight: float) -> tuple:
+    "(ℓ_b(θ̃), ∇ℓ_b(θ̃)) on this batch: from a fused forward, a kept gradient (replay), or a second pass."
+    fused = self._fused_snapshot_grads(x)
+    kept = self._kept.pop(index, None) if index is not None else None
+    if fused is not None:
+        return fused
+    if kept is not None:  # replay: the statistics pass computed it on this very batch
+        snap_loss, flat = kept
+        flat = flat.to(self.params[0].device, non_blocking=True)
+        snap_grads = all_reduce_mean(
+            [f.view_as(p) for f, p in zip(flat.split([p.numel() for p in self.params]), self.params)]
+        )
+        return snap_loss, snap_grads
+    self.snapshot.train()
+    snap_loss = weigh(self.loss_fn(self.snapshot(x), y), weight)
+    return snap_loss, all_reduce_mean(self._grads(snap_loss, self.snapshot_params))  # N ranks: as DDP averages θ's
+
+# %% ../nbs/03_correction.ipynb #16fe45f3
+@patch
+def correct(
+    self: GradientCorrection,
+    x,
+    y,
+    loss: torch.Tensor | None = None,
+    index: int | None = None,  # the step's batch index in the epoch: replays a kept gradient if there is one
+    weight: float = 1.0,  # N ranks: this slice's share of the batch mean (13_distributed)
+):
+    """Add γτ(ū − ∇ℓ_b(θ̃)) to the `.grad` of every parameter; call after `loss.backward()`, before
+    `optimizer.step()`."""
+    if self.coef == 0:
+        return
+    snap_loss, snap_grads = self._snapshot_grads(x, y, index, weight)
+    for p in self.params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    torch._foreach_add_([p.grad for p in self.params], torch._foreach_sub(self.mean_grad, snap_grads), alpha=self.coef)
+    if self.pairing == "current":
+        if loss is None:
+            raise ValueError('pairing="current" needs the model\'s loss: correct(x, y, loss)')
+        self._step_losses.append(torch.stack([weigh(loss.detach(), weight), snap_loss.detach()]))
+
+# %% ../nbs/03_correction.ipynb #05fb757d
+@patch
+def variance_ratio(self: GradientCorrection, batches) -> float:
+    """Var(d)/Var(g) over `batches` of (x, y, w) at the current θ, θ̃, ū and γτ: g = ∇ℓ_b(θ),
+    d = g + γτ(ū − ∇ℓ_b(θ̃)) (`variance_ratio`); BatchNorm's running statistics are left as they were."""
+    self.model.train()
+    self.snapshot.train()
+    mean, gs, ds = torch.cat([u.reshape(-1) for u in self.mean_grad]), [], []
+    with running_stats_kept(self.model), running_stats_kept(self.snapshot):
+        for x, y, w in batches:
+            pair = [(m, q) for m, q in ((self.model, self.params), (self.snapshot, self.snapshot_params))]
+            g, s = (
+                torch.cat([t.reshape(-1) for t in all_reduce_mean(self._grads(weigh(self.loss_fn(m(x), y), w), q))])
+                for m, q in pair
             )
-        else:
-            self.snapshot.train()
-            snap_loss = weigh(self.loss_fn(self.snapshot(x), y), weight)
-            snap_grads = all_reduce_mean(
-                self._grads(snap_loss, self.snapshot_params)
-            )  # N ranks: as DDP averages the model's
-        for p in self.params:
-            if p.grad is None:
-                p.grad = torch.zeros_like(p)
-        torch._foreach_add_(
-            [p.grad for p in self.params], torch._foreach_sub(self.mean_grad, snap_grads), alpha=self.coef
-        )
-        if self.pairing == "current":
-            if loss is None:
-                raise ValueError('pairing="current" needs the model\'s loss: correct(x, y, loss)')
-            self._step_losses.append(torch.stack([weigh(loss.detach(), weight), snap_loss.detach()]))
+            gs.append(g)
+            ds.append(g + self.coef * (mean - s))
+    return variance_ratio(torch.stack(gs), torch.stack(ds))
 
-    def variance_ratio(self, batches) -> float:
-        """Var(d)/Var(g) over `batches` of (x, y, w) at the current θ, θ̃, ū and γτ: g = ∇ℓ_b(θ),
-        d = g + γτ(ū − ∇ℓ_b(θ̃)) (`variance_ratio`); BatchNorm's running statistics are left as they were."""
-        self.model.train()
-        self.snapshot.train()
-        mean, gs, ds = torch.cat([u.reshape(-1) for u in self.mean_grad]), [], []
-        with running_stats_kept(self.model), running_stats_kept(self.snapshot):
-            for x, y, w in batches:
-                pair = [(m, q) for m, q in ((self.model, self.params), (self.snapshot, self.snapshot_params))]
-                g, s = (
-                    torch.cat([t.reshape(-1) for t in all_reduce_mean(self._grads(weigh(self.loss_fn(m(x), y), w), q))])
-                    for m, q in pair
-                )
-                gs.append(g)
-                ds.append(g + self.coef * (mean - s))
-        return variance_ratio(torch.stack(gs), torch.stack(ds))
+# %% ../nbs/03_correction.ipynb #d2435ef5
+@patch
+def state_dict(self: GradientCorrection) -> dict:
+    "Everything needed to resume: snapshot, ū, τ, τ_curr and the recorded loss pairs."
+    return {
+        "snapshot": self.snapshot.state_dict(),
+        "mean_grad": [g.clone() for g in self.mean_grad],
+        "tau": self.tau,
+        "tau_curr": self.tau_curr,
+        "losses": self.losses,
+        "step_losses": list(self._step_losses),
+    }
 
-    def state_dict(self) -> dict:
-        "Everything needed to resume: snapshot, ū, τ, τ_curr and the recorded loss pairs."
-        return {
-            "snapshot": self.snapshot.state_dict(),
-            "mean_grad": [g.clone() for g in self.mean_grad],
-            "tau": self.tau,
-            "tau_curr": self.tau_curr,
-            "losses": self.losses,
-            "step_losses": list(self._step_losses),
-        }
+# %% ../nbs/03_correction.ipynb #9259ce76
+@patch
+def load_state_dict(self: GradientCorrection, state: dict):
+    "Restore `state_dict()`."
+    self.snapshot.load_state_dict(state["snapshot"])
+    self.mean_grad = [g.to(p.device) for g, p in zip(state["mean_grad"], self.params)]
+    self.tau, self.tau_curr, self.losses = state["tau"], state["tau_curr"], state["losses"]
+    self._step_losses = list(state["step_losses"])
 
-    def load_state_dict(self, state: dict):
-        self.snapshot.load_state_dict(state["snapshot"])
-        self.mean_grad = [g.to(p.device) for g, p in zip(state["mean_grad"], self.params)]
-        self.tau, self.tau_curr, self.losses = state["tau"], state["tau_curr"], state["losses"]
-        self._step_losses = list(state["step_losses"])
-
-    def __repr__(self):
-        return (
-            f"GradientCorrection(γ={self.gamma}, τ={self.tau:.4f}, τ_curr={self.tau_curr:.4f}, α={self.alpha}, "
-            f"pairing={self.pairing}, fused={self.fused})"
-        )
+# %% ../nbs/03_correction.ipynb #dea80988
+@patch
+def __repr__(self: GradientCorrection):
+    return (
+        f"GradientCorrection(γ={self.gamma}, τ={self.tau:.4f}, τ_curr={self.tau_curr:.4f}, α={self.alpha}, "
+        f"pairing={self.pairing}, fused={self.fused})"
+    )

@@ -59,7 +59,7 @@ class Splits:
             f"val={n(self.val)}, test={n(self.test)}, image={tuple(self.train[0].shape[1:])})"
         )
 
-
+# %% ../nbs/05a_datasets.ipynb #a635b614
 def _make_splits(name, x_train, y_train, x_test, y_test, num_classes, val_idx=None):
     "Split off `val_idx` from the training tensors and compute train statistics."
     val = None
@@ -93,7 +93,7 @@ _CIFAR = {
     ),
 }
 
-
+# %% ../nbs/05a_datasets.ipynb #4e8e978a
 class _Py2Pickler(pickle._Pickler):
     "Protocol-2 pickler that writes `bytes` as Python-2 `str` (as in the original CIFAR files)."
 
@@ -109,10 +109,30 @@ class _Py2Pickler(pickle._Pickler):
 
     dispatch[bytes] = _save_py2_str
 
-
+# %% ../nbs/05a_datasets.ipynb #c29289c4
 def _dump_py2(obj, path):
+    "Pickle `obj` to `path` as the CIFAR files are: protocol 2, `bytes` as Python-2 `str`."
     with open(path, "wb") as f:
         _Py2Pickler(f, protocol=2).dump(obj)
+
+# %% ../nbs/05a_datasets.ipynb #4a729fb0
+def _fake_batch(name: str, rng, tint, n: int, batch_label: bytes, offset: int) -> dict:
+    "A fake CIFAR batch dict of `n` images (pixels: noise + the class's tint; file names from `offset`)."
+    k = len(tint)
+    labels = rng.permutation(np.arange(n) % k)
+    data = rng.integers(0, 192, (n, 3, 1024), dtype=np.uint8)
+    data += tint[labels]
+    d = {
+        b"batch_label": batch_label,
+        b"data": data.reshape(n, 3072),
+        b"filenames": [b"fake_%06d.png" % (offset + i) for i in range(n)],
+    }
+    if name == "cifar10":
+        d[b"labels"] = labels.tolist()
+    else:
+        d[b"fine_labels"] = labels.tolist()
+        d[b"coarse_labels"] = (labels // 5).tolist()  # 20 superclasses of 5 fine classes
+    return d
 
 # %% ../nbs/05a_datasets.ipynb #30a0eecb
 def write_fake_cifar(
@@ -133,27 +153,7 @@ def write_fake_cifar(
     tint = rng.integers(0, 64, (k, 3, 1), dtype=np.uint8)
     folder = Path(root) / spec["folder"]
     folder.mkdir(parents=True, exist_ok=True)
-
-    def images_labels(n):
-        labels = rng.permutation(np.arange(n) % k)
-        data = rng.integers(0, 192, (n, 3, 1024), dtype=np.uint8)
-        data += tint[labels]
-        return data.reshape(n, 3072), labels
-
-    def batch(n, batch_label, offset):
-        data, labels = images_labels(n)
-        d = {
-            b"batch_label": batch_label,
-            b"data": data,
-            b"filenames": [b"fake_%06d.png" % (offset + i) for i in range(n)],
-        }
-        if name == "cifar10":
-            d[b"labels"] = labels.tolist()
-        else:
-            d[b"fine_labels"] = labels.tolist()
-            d[b"coarse_labels"] = (labels // 5).tolist()  # 20 superclasses of 5 fine classes
-        return d
-
+    batch = lambda n, batch_label, offset: _fake_batch(name, rng, tint, n, batch_label, offset)
     if name == "cifar10":
         sizes = [len(a) for a in np.array_split(np.arange(n_train), 5)]
         for i, (fn, n) in enumerate(zip(spec["train"], sizes)):
@@ -173,7 +173,7 @@ def write_fake_cifar(
 # %% ../nbs/05a_datasets.ipynb #3c07557c
 _DATA_DIR_OPTION = "{data_dir option}"  # where the message names the option that points at the data folder
 
-
+# %% ../nbs/05a_datasets.ipynb #b69522a7
 class DataNotFoundError(FileNotFoundError):
     """A dataset's files are not on disk and could not be downloaded. The message names the option that points at the
     data folder as `option` (Python's `data_dir=`); `named(option)` is the same error for a caller that spells it
@@ -188,15 +188,16 @@ class DataNotFoundError(FileNotFoundError):
         e.__cause__ = self.__cause__
         return e
 
-
+# %% ../nbs/05a_datasets.ipynb #0926fa2f
 def _read_pickle(path):
+    "A CIFAR pickle as a dict with `str` keys."
     with open(path, "rb") as f:
         d = pickle.load(f, encoding="bytes")
     if not isinstance(d, dict):
         raise ValueError(f"{path} is not a CIFAR python batch file (expected a pickled dict)")
     return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in d.items()}
 
-
+# %% ../nbs/05a_datasets.ipynb #82b0bdee
 def _read_cifar_files(paths, num_classes):
     "Concatenate CIFAR batch files into (uint8 N×3×32×32, int64 N) tensors."
     xs, ys = [], []
@@ -216,7 +217,7 @@ def _read_cifar_files(paths, num_classes):
         raise ValueError(f"labels outside 0..{num_classes - 1} in {[str(p) for p in paths]}")
     return x, y
 
-
+# %% ../nbs/05a_datasets.ipynb #3133b51f
 def _download_cifar(name, data_dir, timeout=30.0):
     "Download and extract the archive with torchvision, failing fast when there is no network."
     import torchvision
@@ -229,15 +230,16 @@ def _download_cifar(name, data_dir, timeout=30.0):
     finally:
         socket.setdefaulttimeout(old)
 
-
+# %% ../nbs/05a_datasets.ipynb #7be1f4c5
 VAL_SPLITS = ("random", "last")  # how `load_cifar` picks the validation images
 
 
 def _check_val_split(val_split):
+    "One-line refusal of an unknown `val_split`."
     if val_split not in VAL_SPLITS:
         raise ValueError(f"val_split must be one of {', '.join(map(repr, VAL_SPLITS))}, got {val_split!r}")
 
-
+# %% ../nbs/05a_datasets.ipynb #a6ff64af
 def _val_indices(n, val_fraction, seed, val_split="random"):
     "Sorted indices of the round(val_fraction·n) validation images: a seeded random subset, or the last ones."
     if not 0 <= val_fraction < 1:
@@ -248,6 +250,40 @@ def _val_indices(n, val_fraction, seed, val_split="random"):
         return torch.arange(n - n_val, n)
     g = torch.Generator().manual_seed(seed)
     return torch.randperm(n, generator=g)[:n_val].sort().values
+
+# %% ../nbs/05a_datasets.ipynb #64d8d2c2
+def _not_found(spec: dict, data_dir: Path, missing: list[str], download: bool, cause) -> DataNotFoundError:
+    "The DataNotFoundError for a CIFAR folder that lacks `missing` (after a failed download: `cause`)."
+    folder, expected = data_dir / spec["folder"], spec["train"] + spec["test"] + [spec["meta"]]
+    msg = (
+        f"{spec['title']} not found: expected the folder {folder.resolve()}/ with files "
+        f"{', '.join(expected)} (missing: {', '.join(missing)}). Download {spec['archive']} from "
+        f"https://www.cs.toronto.edu/~kriz/cifar.html and extract it into {data_dir.resolve()}/ "
+        f"(it unpacks to {spec['folder']}/), pass {_DATA_DIR_OPTION} pointing at the directory that contains "
+        f"{spec['folder']}/, or run once with network access and download=True."
+    )
+    if cause is not None:
+        msg += f" Automatic download failed: {type(cause).__name__}: {cause}"
+    elif not download:
+        msg += " (download=False, so no download was attempted.)"
+    return DataNotFoundError(msg)
+
+# %% ../nbs/05a_datasets.ipynb #6df6189e
+def _cifar_folder(name: str, data_dir: Path, download: bool) -> Path:
+    "The folder holding every file of CIFAR `name` under `data_dir` (downloading it if allowed), or DataNotFoundError."
+    spec = _CIFAR[name]
+    folder = data_dir / spec["folder"]
+    expected = spec["train"] + spec["test"] + [spec["meta"]]
+    missing = lambda: [f for f in expected if not (folder / f).is_file()]
+    cause = None
+    if missing() and download:
+        try:
+            _download_cifar(name, data_dir)
+        except Exception as e:
+            cause = e
+    if missing():
+        raise _not_found(spec, data_dir, missing(), download, cause) from cause
+    return folder
 
 # %% ../nbs/05a_datasets.ipynb #9d612c1c
 def load_cifar(
@@ -263,29 +299,7 @@ def load_cifar(
         raise ValueError(f"name must be one of {sorted(_CIFAR)}, got {name!r}")
     _check_val_split(val_split)
     spec = _CIFAR[name]
-    data_dir = Path(data_dir).expanduser()
-    folder = data_dir / spec["folder"]
-    expected = spec["train"] + spec["test"] + [spec["meta"]]
-    missing = lambda: [f for f in expected if not (folder / f).is_file()]
-    cause = None
-    if missing() and download:
-        try:
-            _download_cifar(name, data_dir)
-        except Exception as e:
-            cause = e
-    if missing():
-        msg = (
-            f"{spec['title']} not found: expected the folder {folder.resolve()}/ with files "
-            f"{', '.join(expected)} (missing: {', '.join(missing())}). Download {spec['archive']} from "
-            f"https://www.cs.toronto.edu/~kriz/cifar.html and extract it into {data_dir.resolve()}/ "
-            f"(it unpacks to {spec['folder']}/), pass {_DATA_DIR_OPTION} pointing at the directory that contains "
-            f"{spec['folder']}/, or run once with network access and download=True."
-        )
-        if cause is not None:
-            msg += f" Automatic download failed: {type(cause).__name__}: {cause}"
-        elif not download:
-            msg += " (download=False, so no download was attempted.)"
-        raise DataNotFoundError(msg) from cause
+    folder = _cifar_folder(name, Path(data_dir).expanduser(), download)
     k = spec["num_classes"]
     x_tr, y_tr = _read_cifar_files([folder / f for f in spec["train"]], k)
     x_te, y_te = _read_cifar_files([folder / f for f in spec["test"]], k)
@@ -296,6 +310,19 @@ AUTHORS_NORMALIZATION = {  # dataset -> (mean, std) per channel, 0..1 units
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
 }
+
+# %% ../nbs/05a_datasets.ipynb #85ba1a9f
+def _stratified(target: np.ndarray, val_fraction: float, test_fraction: float, seed: int) -> dict[str, torch.Tensor]:
+    "{'train'|'val'|'test': sorted indices}: per class the first round(test·n) of a seeded permutation, then val."
+    rng = np.random.default_rng(seed)
+    parts = {"train": [], "val": [], "test": []}
+    for c in range(10):
+        idx = rng.permutation(np.flatnonzero(target == c))
+        n_te, n_va = int(round(test_fraction * len(idx))), int(round(val_fraction * len(idx)))
+        parts["test"].append(idx[:n_te])
+        parts["val"].append(idx[n_te : n_te + n_va])
+        parts["train"].append(idx[n_te + n_va :])
+    return {k: torch.from_numpy(np.sort(np.concatenate(v))) for k, v in parts.items()}
 
 # %% ../nbs/05a_datasets.ipynb #b328afa2
 def load_digits32(
@@ -316,15 +343,7 @@ def load_digits32(
     img = F.interpolate(img, size=(32, 32), mode="bilinear", align_corners=False)
     x = img.round().clamp(0, 255).to(torch.uint8).repeat(1, 3, 1, 1).contiguous()
     y = torch.from_numpy(d.target).long()
-    rng = np.random.default_rng(seed)
-    parts = {"train": [], "val": [], "test": []}
-    for c in range(10):
-        idx = rng.permutation(np.flatnonzero(d.target == c))
-        n_te, n_va = int(round(test_fraction * len(idx))), int(round(val_fraction * len(idx)))
-        parts["test"].append(idx[:n_te])
-        parts["val"].append(idx[n_te : n_te + n_va])
-        parts["train"].append(idx[n_te + n_va :])
-    sel = {k: torch.from_numpy(np.sort(np.concatenate(v))) for k, v in parts.items()}
+    sel = _stratified(d.target, val_fraction, test_fraction, seed)
     pair = lambda k: (x[sel[k]], y[sel[k]])
     mean, std = channel_stats(x[sel["train"]])
     return Splits(pair("train"), pair("val") if len(sel["val"]) else None, pair("test"), 10, mean, std, "digits")

@@ -11,6 +11,9 @@ from torch import nn
 # %% auto #0
 __all__ = ['world', 'all_reduce_mean', 'shard', 'weigh', 'EpochSums', 'DistributedBatchNorm', 'sync_batchnorm']
 
+# %% ../nbs/13_distributed.ipynb #b972f94a
+from fastcore.basics import patch
+
 # %% ../nbs/13_distributed.ipynb #a2e91e2d
 def world() -> tuple[int, int]:
     "(rank, number of processes): (0, 1) unless `torch.distributed` is initialised."
@@ -18,7 +21,7 @@ def world() -> tuple[int, int]:
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
-
+# %% ../nbs/13_distributed.ipynb #5adf0dc9
 def all_reduce_mean(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     "The mean of each tensor over the ranks (one flat all-reduce); the tensors themselves when there is one process."
     _, n = world()
@@ -29,7 +32,7 @@ def all_reduce_mean(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     flat /= n
     return [f.view_as(t) for f, t in zip(flat.split([t.numel() for t in tensors]), tensors)]
 
-
+# %% ../nbs/13_distributed.ipynb #20f7a021
 def shard(batches, rank: int, world_size: int):
     "Rank `rank`'s slice of every (x, y) batch and its weight w = N·n_r/n (`torch.tensor_split`: sizes differ by ≤ 1)."
     for x, y in batches:
@@ -39,7 +42,7 @@ def shard(batches, rank: int, world_size: int):
         xr, yr = x.tensor_split(world_size)[rank], y.tensor_split(world_size)[rank]
         yield xr, yr, world_size * len(yr) / len(y)
 
-
+# %% ../nbs/13_distributed.ipynb #a489e064
 def weigh(loss: torch.Tensor, w: float) -> torch.Tensor:
     "w·`loss`: the slice's share of the batch mean; an empty slice (w = 0, mean NaN) gives 0 and zero gradients."
     if w == 1:
@@ -51,35 +54,37 @@ class EpochSums:
     "An epoch's training loss and accuracy as sums over images, reduced over the ranks once, at the epoch's end."
 
     def __init__(self, device, dtype=torch.float32):
-        self.loss = torch.zeros(
-            (), device=device, dtype=torch.promote_types(dtype, torch.float32)
-        )  # float64 runs: float64
+        self.loss = torch.zeros((), device=device, dtype=torch.promote_types(dtype, torch.float32))  # float64: float64
         self.correct = torch.zeros((), device=device, dtype=torch.long)
         self.seen = 0
 
-    def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor):
-        "One slice's mean loss and outputs; no host sync."
-        if len(y):
-            self.loss += loss.detach().to(self.loss.dtype) * len(y)  # an empty slice has a NaN mean loss
-        self.correct += (out.argmax(1) == y).sum()
-        self.seen += len(y)
+# %% ../nbs/13_distributed.ipynb #c5f4fb57
+@patch
+def add(self: EpochSums, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor):
+    "One slice's mean loss and outputs; no host sync."
+    if len(y):
+        self.loss += loss.detach().to(self.loss.dtype) * len(y)  # an empty slice has a NaN mean loss
+    self.correct += (out.argmax(1) == y).sum()
+    self.seen += len(y)
 
-    def mean_loss(self) -> float:
-        "This rank's mean loss so far (a host sync: for progress every `log_every` steps)."
-        return self.loss.item() / self.seen
+# %% ../nbs/13_distributed.ipynb #52898677
+@patch
+def mean_loss(self: EpochSums) -> float:
+    "This rank's mean loss so far (a host sync: for progress every `log_every` steps)."
+    return self.loss.item() / self.seen
 
-    def totals(self, flops: float = 0.0) -> tuple[float, float, int, float]:
-        """(mean loss, accuracy, images, `flops` summed) over the epoch and, on N ranks, over all of them (one
-        all-reduce)."""
-        loss, correct, seen = self.loss, self.correct, self.seen
-        if world()[1] > 1:
-            f64 = dict(dtype=torch.float64, device=loss.device)
-            t = torch.stack(
-                [loss.double(), correct.double(), torch.tensor(float(seen), **f64), torch.tensor(flops, **f64)]
-            )
-            dist.all_reduce(t)
-            loss, correct, seen, flops = t[0], t[1], int(t[2].item()), t[3].item()
-        return loss.item() / seen, correct.item() / seen, seen, flops
+# %% ../nbs/13_distributed.ipynb #6b94c981
+@patch
+def totals(self: EpochSums, flops: float = 0.0) -> tuple[float, float, int, float]:
+    """(mean loss, accuracy, images, `flops` summed) over the epoch and, on N ranks, over all of them (one
+    all-reduce)."""
+    loss, correct, seen = self.loss, self.correct, self.seen
+    if world()[1] > 1:
+        f64 = dict(dtype=torch.float64, device=loss.device)
+        t = torch.stack([loss.double(), correct.double(), torch.tensor(float(seen), **f64), torch.tensor(flops, **f64)])
+        dist.all_reduce(t)
+        loss, correct, seen, flops = t[0], t[1], int(t[2].item()), t[3].item()
+    return loss.item() / seen, correct.item() / seen, seen, flops
 
 # %% ../nbs/13_distributed.ipynb #4fe22ea3
 class _AllReduceSum(torch.autograd.Function):
@@ -97,7 +102,7 @@ class _AllReduceSum(torch.autograd.Function):
         dist.all_reduce(g)
         return g
 
-
+# %% ../nbs/13_distributed.ipynb #9f31152b
 class DistributedBatchNorm(nn.modules.batchnorm._BatchNorm):
     """BatchNorm whose training statistics are those of the batch over all ranks (CPU and GPU); plain BatchNorm
     otherwise."""
@@ -127,7 +132,7 @@ class DistributedBatchNorm(nn.modules.batchnorm._BatchNorm):
                 self.running_var.mul_(1 - m).add_((var * n / (n - 1)).to(self.running_var.dtype), alpha=m)
         return y.to(x.dtype)
 
-
+# %% ../nbs/13_distributed.ipynb #3fecd3bc
 def sync_batchnorm(model: nn.Module, cuda: bool = False) -> nn.Module:
     """`model` with every BatchNorm replaced in place, holding the same parameters and buffers: by torch's
     `SyncBatchNorm` on CUDA, else by `DistributedBatchNorm`."""
@@ -144,11 +149,8 @@ def sync_batchnorm(model: nn.Module, cuda: bool = False) -> nn.Module:
                 device=child.running_mean.device if child.running_mean is not None else None,
             )
             new.weight, new.bias = child.weight, child.bias
-            new.running_mean, new.running_var, new.num_batches_tracked = (
-                child.running_mean,
-                child.running_var,
-                child.num_batches_tracked,
-            )
+            new.running_mean, new.running_var = child.running_mean, child.running_var
+            new.num_batches_tracked = child.num_batches_tracked
             new.train(child.training)
             setattr(model, name, new)
         else:

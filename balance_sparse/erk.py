@@ -11,12 +11,29 @@ __all__ = ['layer_densities']
 
 # %% ../nbs/01_erk.ipynb #e0ee008e
 def _raw_score(shape, kind: str, power: float) -> float:
+    "r_l of a weight `shape`: ERK (Σ n_i / Π n_i)^p, or ER from fan-out and fan-in only."
     if kind == "erk":
         return (sum(shape) / math.prod(shape)) ** power
     n_out, n_in = shape[0], shape[1]
     return ((n_in + n_out) / (n_in * n_out)) ** power
 
+# %% ../nbs/01_erk.ipynb #7a54f3eb
+def _solve_eps(sizes: dict, raw: dict, density: float, dense: set) -> tuple[float | None, set]:
+    "(ε, the dense layers) with every ε·r_l <= 1 on the sparse ones; (None, ·) when every layer ends dense."
+    while True:
+        sparse = [n for n in sizes if n not in dense]
+        if not sparse:
+            return None, dense
+        rhs = sum(int(sizes[n] * density) for n in sparse) - sum(int(sizes[n] * (1 - density)) for n in dense)
+        if rhs <= 0:
+            raise ValueError(f"density {density} is too low for the layers kept dense ({sorted(dense)})")
+        eps = rhs / sum(raw[n] * sizes[n] for n in sparse)
+        top = max(raw[n] for n in sparse)
+        if eps * top <= 1:
+            return eps, dense
+        dense |= {n for n in sparse if raw[n] == top}
 
+# %% ../nbs/01_erk.ipynb #dee55095
 def layer_densities(
     shapes: dict[str, tuple],  # {layer name: weight shape}, in model order
     density: float,  # overall target density in (0, 1]
@@ -34,17 +51,7 @@ def layer_densities(
         return {n: 1.0 if (dense_first and n == first) else float(density) for n in shapes}
     sizes = {n: math.prod(s) for n, s in shapes.items()}
     raw = {n: _raw_score(s, kind, power) for n, s in shapes.items()}
-    dense = {first} if dense_first else set()
-    while True:
-        sparse = [n for n in shapes if n not in dense]
-        if not sparse:
-            return {n: 1.0 for n in shapes}
-        rhs = sum(int(sizes[n] * density) for n in sparse) - sum(int(sizes[n] * (1 - density)) for n in dense)
-        if rhs <= 0:
-            raise ValueError(f"density {density} is too low for the layers kept dense ({sorted(dense)})")
-        eps = rhs / sum(raw[n] * sizes[n] for n in sparse)
-        top = max(raw[n] for n in sparse)
-        if eps * top <= 1:
-            break
-        dense |= {n for n in sparse if raw[n] == top}
+    eps, dense = _solve_eps(sizes, raw, density, {first} if dense_first else set())
+    if eps is None:
+        return {n: 1.0 for n in shapes}
     return {n: 1.0 if n in dense else eps * raw[n] for n in shapes}

@@ -24,7 +24,7 @@ def parse_args(argv: list[str]) -> dict:
         params[name] = int(value) if name == "multiplier" and value.strip().lstrip("-").isdigit() else value
     return params
 
-
+# %% ../nbs/15_launch.ipynb #8ab04a67
 def run(settings, opts: dict):
     """Join torchrun's process group if there is one and train the run `train_parameters` checked; returns fit's metrics
     (every rank)."""
@@ -42,7 +42,7 @@ def run(settings, opts: dict):
         if world_size > 1 and dist.is_initialized():
             dist.destroy_process_group()
 
-
+# %% ../nbs/15_launch.ipynb #afa293c2
 def main(argv=None):
     "Command line: exit 1 with one line on a bad parameter; training errors keep their traceback."
     try:

@@ -14,6 +14,9 @@ import torch.nn.functional as F
 # %% auto #0
 __all__ = ['CROPS', 'TensorLoader', 'DataLoaderPipeline', 'dataloader_pipeline']
 
+# %% ../nbs/05b_loaders.ipynb #27c37dea
+from fastcore.basics import patch
+
 # %% ../nbs/05b_loaders.ipynb #9219f73e
 def _epoch_seed(seed: int, epoch: int) -> int:
     "A 63-bit seed that mixes `seed` and `epoch` (distinct epochs give unrelated streams)."
@@ -21,8 +24,9 @@ def _epoch_seed(seed: int, epoch: int) -> int:
         raise ValueError(f"seed and epoch must be >= 0, got {seed}, {epoch}")
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
-
+# %% ../nbs/05b_loaders.ipynb #0ffe2c25
 def _check_xy(x, y, batch_size, mean, std, pad):
+    "One-line refusals of a split (x, y) and the loader settings that must fit it."
     if x.ndim != 4:
         raise ValueError(f"x must be N×C×H×W, got shape {tuple(x.shape)}")
     if y.ndim != 1 or len(y) != len(x):
@@ -40,15 +44,16 @@ def _check_xy(x, y, batch_size, mean, std, pad):
     if not 0 <= pad < min(x.shape[2], x.shape[3]):
         raise ValueError(f"pad must be in [0, {min(x.shape[2], x.shape[3])}) for reflection, got {pad}")
 
-
+# %% ../nbs/05b_loaders.ipynb #15b6a78b
 CROPS = ("pad", "resized")  # augmentation kinds of TensorLoader / dataloader_pipeline
 
 
 def _check_crop(crop):
+    "One-line refusal of an unknown augmentation kind."
     if crop not in CROPS:
         raise ValueError(f"crop must be one of {', '.join(map(repr, CROPS))}, got {crop!r}")
 
-
+# %% ../nbs/05b_loaders.ipynb #877dc198
 def _reflect(t, n):
     "Reflect integer positions `t` into 0..n-1 (valid for -n < t < 2n-1)."
     t = t.abs()
@@ -66,7 +71,7 @@ def _central_crop(H, W, ratio):
         return H, int(round(H * max(ratio)))
     return H, W
 
-
+# %% ../nbs/05b_loaders.ipynb #8c5fd54d
 def _resized_crop_boxes(
     n: int, H: int, W: int, g: torch.Generator, device=None, scale=_RRC_SCALE, ratio=_RRC_RATIO, attempts: int = 10
 ):
@@ -87,7 +92,7 @@ def _resized_crop_boxes(
     left = torch.where(found, torch.minimum((o[1] * (W - w + 1)).long(), W - w), (W - fw) // 2)
     return top, left, h, w
 
-
+# %% ../nbs/05b_loaders.ipynb #49d146da
 def _resized_crop_sample(xb, top, left, h, w, flip=None):
     "Resize box `b` of every image of `xb` (B×C×H×W) to H×W: bilinear, align_corners=False; `flip` (B bools) mirrors."
     _, _, H, W = xb.shape
@@ -117,9 +122,11 @@ class _EpochBatches:
         n, b = len(self.y), self.batch_size
         return n // b if self.drop_last else math.ceil(n / b)
 
-
+# %% ../nbs/05b_loaders.ipynb #eb4e34a7
 class TensorLoader(_EpochBatches):
     "Iterate `(float32 normalised x, y)` batches of a device-resident split, with batched on-device augmentation."
+
+    _rrc_scale, _rrc_ratio = _RRC_SCALE, _RRC_RATIO  # crop="resized" (overridable in tests)
 
     def __init__(
         self,
@@ -156,60 +163,70 @@ class TensorLoader(_EpochBatches):
             g = torch.Generator(device=self.device).manual_seed(_epoch_seed(self.seed, 2**32))  # no epoch's stream
             self._partition = torch.randperm(len(self.y), generator=g, device=self.device)
 
-    _rrc_scale, _rrc_ratio = _RRC_SCALE, _RRC_RATIO  # crop="resized" (overridable in tests)
+# %% ../nbs/05b_loaders.ipynb #e083a4e1
+@patch
+def _augment(self: TensorLoader, xb, g):
+    "A random crop (`crop`) and horizontal flip of every image of `xb`, drawn from `g`."
+    B, _, H, W = xb.shape
+    if self.crop == "resized":
+        box = _resized_crop_boxes(B, H, W, g, self.device, self._rrc_scale, self._rrc_ratio)
+        flip = torch.rand(B, generator=g, device=self.device) < 0.5
+        return _resized_crop_sample(xb, *box, flip)
+    off = torch.randint(0, 2 * self.pad + 1, (2, B, 1), generator=g, device=self.device)
+    flip = torch.rand(B, 1, generator=g, device=self.device) < 0.5
+    rows = _reflect(self._rows + off[0], H)  # B×H source rows
+    cols = _reflect(self._cols + off[1], W)  # B×W source columns
+    cols = torch.where(flip, cols.flip(1), cols)
+    b = torch.arange(B, device=self.device).view(B, 1, 1, 1)
+    return xb[b, self._chan, rows[:, None, :, None], cols[:, None, None, :]]
 
-    def _augment(self, xb, g):
-        B, _, H, W = xb.shape
-        if self.crop == "resized":
-            box = _resized_crop_boxes(B, H, W, g, self.device, self._rrc_scale, self._rrc_ratio)
-            flip = torch.rand(B, generator=g, device=self.device) < 0.5
-            return _resized_crop_sample(xb, *box, flip)
-        off = torch.randint(0, 2 * self.pad + 1, (2, B, 1), generator=g, device=self.device)
-        flip = torch.rand(B, 1, generator=g, device=self.device) < 0.5
-        rows = _reflect(self._rows + off[0], H)  # B×H source rows
-        cols = _reflect(self._cols + off[1], W)  # B×W source columns
-        cols = torch.where(flip, cols.flip(1), cols)
-        b = torch.arange(B, device=self.device).view(B, 1, 1, 1)
-        return xb[b, self._chan, rows[:, None, :, None], cols[:, None, None, :]]
+# %% ../nbs/05b_loaders.ipynb #811daa8b
+@patch
+def _normalise(self: TensorLoader, xb):
+    "`xb` as float32 (a copy), /255 for uint8 splits, minus `mean` over `std` when given."
+    xb = xb.to(torch.float32, copy=True)  # never a view of self.x
+    if self.x.dtype == torch.uint8:
+        xb = xb.mul_(1.0 / 255)  # as torchvision's ToDtype(scale=True)
+    if self.mean is not None:
+        xb = xb.sub_(self.mean).div_(self.std)  # as torchvision's Normalize
+    return xb
 
-    def _normalise(self, xb):
-        xb = xb.to(torch.float32, copy=True)  # never a view of self.x
-        if self.x.dtype == torch.uint8:
-            xb = xb.mul_(1.0 / 255)  # as torchvision's ToDtype(scale=True)
-        if self.mean is not None:
-            xb = xb.sub_(self.mean).div_(self.std)  # as torchvision's Normalize
-        return xb
+# %% ../nbs/05b_loaders.ipynb #3a4109ad
+@patch
+def batch_order(self: TensorLoader) -> list[int]:
+    "`fixed_batches`: the batch (0 .. len − 1 of the run's partition) that each step of the set epoch takes."
+    if not self.fixed_batches:
+        raise ValueError("batch_order needs fixed_batches=True (and shuffle=True): other batches change each epoch")
+    g = torch.Generator(device=self.device).manual_seed(_epoch_seed(self.seed, self.epoch))
+    return torch.randperm(len(self), generator=g, device=self.device).tolist()
 
-    def batch_order(self) -> list[int]:
-        "`fixed_batches`: the batch (0 .. len − 1 of the run's partition) that each step of the set epoch takes."
-        if not self.fixed_batches:
-            raise ValueError("batch_order needs fixed_batches=True (and shuffle=True): other batches change each epoch")
-        g = torch.Generator(device=self.device).manual_seed(_epoch_seed(self.seed, self.epoch))
-        return torch.randperm(len(self), generator=g, device=self.device).tolist()
+# %% ../nbs/05b_loaders.ipynb #c1493a5a
+@patch
+def fixed_batch(self: TensorLoader, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    "`fixed_batches`: batch k of the run's partition, without augmentation (normalised x, y)."
+    self.batch_order()  # the same one-line refusal without fixed batches
+    idx = self._partition[k * self.batch_size : (k + 1) * self.batch_size]
+    return self._normalise(self.x[idx]), self.y[idx]
 
-    def fixed_batch(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        "`fixed_batches`: batch k of the run's partition, without augmentation (normalised x, y)."
-        self.batch_order()  # the same one-line refusal without fixed batches
-        idx = self._partition[k * self.batch_size : (k + 1) * self.batch_size]
-        return self._normalise(self.x[idx]), self.y[idx]
-
-    def __iter__(self):
-        g = torch.Generator(device=self.device)
-        g.manual_seed(_epoch_seed(self.seed, self.epoch))
-        n, bs = len(self.y), self.batch_size
-        if self.fixed_batches:  # the partition's batches in this epoch's order (`batch_order`)
-            order = torch.randperm(len(self), generator=g, device=self.device).tolist()
-            chunks = [self._partition[k * bs : (k + 1) * bs] for k in order]
-        else:
-            order = torch.randperm(n, generator=g, device=self.device) if self.shuffle else None
-            chunks = [
-                order[i * bs : (i + 1) * bs] if self.shuffle else slice(i * bs, (i + 1) * bs) for i in range(len(self))
-            ]
-        for idx in chunks:
-            xb, yb = self.x[idx], self.y[idx]
-            if self.augment:
-                xb = self._augment(xb, g)
-            yield self._normalise(xb), yb
+# %% ../nbs/05b_loaders.ipynb #9dedf557
+@patch
+def __iter__(self: TensorLoader):
+    g = torch.Generator(device=self.device)
+    g.manual_seed(_epoch_seed(self.seed, self.epoch))
+    n, bs = len(self.y), self.batch_size
+    if self.fixed_batches:  # the partition's batches in this epoch's order (`batch_order`)
+        order = torch.randperm(len(self), generator=g, device=self.device).tolist()
+        chunks = [self._partition[k * bs : (k + 1) * bs] for k in order]
+    else:
+        order = torch.randperm(n, generator=g, device=self.device) if self.shuffle else None
+        chunks = [
+            order[i * bs : (i + 1) * bs] if self.shuffle else slice(i * bs, (i + 1) * bs) for i in range(len(self))
+        ]
+    for idx in chunks:
+        xb, yb = self.x[idx], self.y[idx]
+        if self.augment:
+            xb = self._augment(xb, g)
+        yield self._normalise(xb), yb
 
 # %% ../nbs/05b_loaders.ipynb #f02ab827
 class _SeededTransformDataset(torch.utils.data.Dataset):
@@ -226,7 +243,7 @@ class _SeededTransformDataset(torch.utils.data.Dataset):
         torch.default_generator.manual_seed(s)
         return self.transform(self.x[i]), self.y[i]
 
-
+# %% ../nbs/05b_loaders.ipynb #6620ecbc
 class DataLoaderPipeline(_EpochBatches):
     "Batches from a `DataLoader` with per-image torchvision transforms; same interface as `TensorLoader`."
 
@@ -269,32 +286,34 @@ class DataLoaderPipeline(_EpochBatches):
             tf.append(v2.Normalize(list(mean), list(std)))
         self.dataset = _SeededTransformDataset(self.x, self.y, v2.Compose(tf))
 
-    def __iter__(self):
-        g = torch.Generator().manual_seed(_epoch_seed(self.seed, self.epoch))
-        n, bs = len(self.y), self.batch_size
-        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
-        seeds = torch.randint(0, 2**62, (n,), generator=g)
-        items = list(zip(order.tolist(), seeds.tolist()))
-        batches = [items[i * bs : (i + 1) * bs] for i in range(len(self))]
-        pin = self.device is not None and self.device.type == "cuda"
-        dl = torch.utils.data.DataLoader(
-            self.dataset, batch_sampler=batches, num_workers=self.num_workers, pin_memory=pin, generator=g
-        )
-        it = iter(dl)
-        while True:
-            state = torch.get_rng_state() if self.num_workers == 0 else None
-            try:
-                xb, yb = next(it)
-            except StopIteration:
-                return
-            finally:
-                if state is not None:
-                    torch.set_rng_state(state)
-            if self.device is not None:
-                xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
-            yield xb, yb
+# %% ../nbs/05b_loaders.ipynb #598b5fe9
+@patch
+def __iter__(self: DataLoaderPipeline):
+    g = torch.Generator().manual_seed(_epoch_seed(self.seed, self.epoch))
+    n, bs = len(self.y), self.batch_size
+    order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+    seeds = torch.randint(0, 2**62, (n,), generator=g)
+    items = list(zip(order.tolist(), seeds.tolist()))
+    batches = [items[i * bs : (i + 1) * bs] for i in range(len(self))]
+    pin = self.device is not None and self.device.type == "cuda"
+    dl = torch.utils.data.DataLoader(
+        self.dataset, batch_sampler=batches, num_workers=self.num_workers, pin_memory=pin, generator=g
+    )
+    it = iter(dl)
+    while True:
+        state = torch.get_rng_state() if self.num_workers == 0 else None
+        try:
+            xb, yb = next(it)
+        except StopIteration:
+            return
+        finally:
+            if state is not None:
+                torch.set_rng_state(state)
+        if self.device is not None:
+            xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+        yield xb, yb
 
-
+# %% ../nbs/05b_loaders.ipynb #8878e078
 def dataloader_pipeline(
     x: torch.Tensor,  # N×C×H×W, uint8 (0..255) or float, kept on the CPU
     y: torch.Tensor,  # N labels

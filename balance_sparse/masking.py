@@ -12,6 +12,9 @@ from .erk import layer_densities  # shape arithmetic only: the import goes one w
 # %% auto #0
 __all__ = ['maskable_weights', 'random_mask', 'erk_densities', 'min_density', 'weights_fingerprint', 'Masking']
 
+# %% ../nbs/00_masking.ipynb #7354bd1d
+from fastcore.basics import patch
+
 # %% ../nbs/00_masking.ipynb #b7033bab
 def maskable_weights(model: nn.Module) -> dict[str, nn.Parameter]:
     """The weights sparse training masks: every `Conv2d`/`Linear` `.weight` of `model`, by parameter name, in model
@@ -39,7 +42,7 @@ def erk_densities(
         {n: tuple(p.shape) for n, p in maskable_weights(model).items()}, density, kind, power, dense_first
     )
 
-
+# %% ../nbs/00_masking.ipynb #f459d830
 def min_density(model: nn.Module, init: str = "erk", erk_power: float = 1.0, dense_first: bool = False) -> float:
     """Smallest overall density (to 3 significant digits, rounded up) at which `Masking` gives every masked layer >= 1
     nonzero."""
@@ -65,7 +68,7 @@ def min_density(model: nn.Module, init: str = "erk", erk_power: float = 1.0, den
         d = min(1.0, float(f"{d + step:.3g}"))
     return d
 
-
+# %% ../nbs/00_masking.ipynb #86307eab
 def weights_fingerprint(weights: dict[str, torch.Tensor]) -> str | None:
     """SHA-1 of the names, shapes, dtypes and exact values of `weights` (None on the meta device): equal iff
     bit-identical."""
@@ -80,7 +83,22 @@ def weights_fingerprint(weights: dict[str, torch.Tensor]) -> str | None:
         h.update(t.view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
+# %% ../nbs/00_masking.ipynb #7c2a6e3a
+def _zero_nnz_message(model, density, init, erk_power: float, dense_first: bool, empty: dict[str, int]) -> str:
+    "One line: the masked layers `empty` ({name: size}) left with 0 nonzeros, and the lowest density that would do."
+    layers = ", ".join(f"{n} ({size} weights)" for n, size in empty.items())
+    fix = (
+        "give each of them a density of at least 1/(its size) in the init dict"
+        if isinstance(init, dict)
+        else f"use density >= {min_density(model, init, erk_power, dense_first)} with init={init!r}"
+        + (f", or init='erk' (density >= {min_density(model, 'erk', erk_power, dense_first)})" if init != "erk" else "")
+    )
+    return (
+        f"density {density} with init={init if isinstance(init, str) else 'dict'!r} leaves "
+        f"{len(empty)} masked layer(s) with 0 nonzeros: {layers}; {fix}"
+    )
 
+# %% ../nbs/00_masking.ipynb #b8f1a4c2
 class Masking:
     "Masks for `model`'s Conv2d/Linear weights at overall `density`; call `apply()` after every optimizer step."
 
@@ -93,8 +111,8 @@ class Masking:
         optimizer: torch.optim.Optimizer | None = None,  # its state is masked by `apply()`
         erk_power: float = 1.0,  # ERK power scale
         dense_first: bool = False,  # keep the first masked layer dense
-        mask_init: str = "exact",
-    ):  # "exact": round(d_l·N_l) nonzeros per layer; "bernoulli": each weight on with prob d_l (the authors')
+        mask_init: str = "exact",  # "exact": round(d_l·N_l) nonzeros per layer; "bernoulli": each on with prob d_l
+    ):
         if not 0 < density <= 1:
             raise ValueError(f"density must be in (0, 1], got {density}")
         if mask_init not in ("exact", "bernoulli"):
@@ -114,112 +132,115 @@ class Masking:
         self.nnz = {n: round(densities[n] * p.numel()) for n, p in self.weights.items()}
         empty = {n: p.numel() for n, p in self.weights.items() if self.nnz[n] < 1}
         if empty:
-            layers = ", ".join(f"{n} ({size} weights)" for n, size in empty.items())
-            fix = (
-                "give each of them a density of at least 1/(its size) in the init dict"
-                if isinstance(init, dict)
-                else f"use density >= {min_density(model, init, erk_power, dense_first)} with init={init!r}"
-                + (
-                    f", or init='erk' (density >= {min_density(model, 'erk', erk_power, dense_first)})"
-                    if init != "erk"
-                    else ""
-                )
-            )
-            raise ValueError(
-                f"density {density} with init={init if isinstance(init, str) else 'dict'!r} leaves "
-                f"{len(empty)} masked layer(s) with 0 nonzeros: {layers}; {fix}"
-            )
-        if mask_init == "exact":
-            self.masks = {n: random_mask(p.shape, self.nnz[n], gen).to(p.device) for n, p in self.weights.items()}
-        else:
-            self.masks = {
-                n: (torch.rand(p.shape, generator=gen) < densities[n]).to(p.device) for n, p in self.weights.items()
-            }
-            self.nnz = {n: int(m.sum()) for n, m in self.masks.items()}
-            if any(v == 0 for v in self.nnz.values()):
-                raise ValueError(
-                    f"mask_init='bernoulli' drew no weight at all for {[n for n, v in self.nnz.items() if v == 0]}: "
-                    "use another seed or mask_init='exact'"
-                )
+            raise ValueError(_zero_nnz_message(model, density, init, erk_power, dense_first, empty))
+        self._draw_masks(densities, mask_init, gen)
         self.mask_state = (
             True  # False: the optimizer state stays dense (SNFS grows by the momentum of inactive weights)
         )
-        self.initial_fingerprint = weights_fingerprint(
-            self.weights
-        )  # the dense start, before masking (Lottery checks it)
+        self.initial_fingerprint = weights_fingerprint(self.weights)  # the dense start, before masking (Lottery checks)
         self._factors = None  # masks as 0/1 in the weights' dtype, built once per mask change
         self.apply()
 
-    def set_masks(self, masks: dict[str, torch.Tensor], same_nnz: bool = False):
-        "Replace some or all masks (bool, same shapes) and re-apply; `same_nnz=True` skips recounting (no GPU sync)."
-        for n, m in masks.items():
-            p = self.weights[n]
-            if m.shape != p.shape or m.dtype != torch.bool:
-                raise ValueError(f"mask for {n} must be a bool tensor of shape {tuple(p.shape)}")
-            self.masks[n] = m.to(p.device)
-            if not same_nnz:
-                self.nnz[n] = int(m.sum())
-        self._factors = None
-        self.apply()
-
-    def _optimizer_state(self):
-        "Pairs (state tensor, its weight) for every optimizer state tensor shaped like a masked weight."
-        if self.optimizer is None:
-            return []
-        return [
-            (v, p)
-            for p in self.weights.values()
-            for v in self.optimizer.state.get(p, {}).values()
-            if torch.is_tensor(v) and v.shape == p.shape
-        ]
-
-    def _mask_factors(self) -> list[torch.Tensor]:
-        """The masks as 0/1 tensors on each weight's device, in its dtype and memory format (cached until the masks or
-        weights change)."""
-        ws = list(self.weights.values())
-        f = self._factors
-        if f is None or any(
-            a.device != w.device or a.dtype != w.dtype or a.stride() != w.stride() for a, w in zip(f, ws)
-        ):
-            self.masks = {n: m.to(w.device) for (n, m), w in zip(self.masks.items(), ws)}
-            f = self._factors = [torch.empty_like(w).copy_(m) for m, w in zip(self.masks.values(), ws)]  # w's layout
-        return f
-
-    @torch.no_grad()
-    def apply(self):
-        "Zero masked weights and the optimizer state at masked positions (two fused multi-tensor ops)."
-        ws, factors = list(self.weights.values()), self._mask_factors()
-        torch._foreach_mul_(ws, factors)
-        state = self._optimizer_state() if self.mask_state else []
-        if state:
-            by_weight = dict(zip(map(id, ws), factors))
-            torch._foreach_mul_(
-                [v for v, _ in state],
-                [by_weight[id(p)] if v.dtype == p.dtype else by_weight[id(p)].to(v.dtype) for v, p in state],
-            )
-
-    def layer_density(self) -> dict[str, float]:
-        "Fraction of nonzero (unmasked) weights in each masked layer."
-        return {n: self.nnz[n] / p.numel() for n, p in self.weights.items()}
-
-    @property
-    def density(self) -> float:
-        "Overall fraction of unmasked weights over all masked layers."
-        return sum(self.nnz.values()) / sum(p.numel() for p in self.weights.values())
-
-    def state_dict(self) -> dict:
-        "The masks (bool tensors), for `torch.save` next to the model's state_dict."
-        return {"masks": {n: m.detach().clone() for n, m in self.masks.items()}}
-
-    def load_state_dict(self, state: dict):
-        "Restore masks saved with `state_dict()`; checks names and shapes."
-        masks = state["masks"]
-        if set(masks) != set(self.weights):
-            raise ValueError(f"saved masks are for {sorted(masks)}, model has {sorted(self.weights)}")
-        self.set_masks(masks)
-
-    def __repr__(self):
-        return (
-            f"Masking({len(self.masks)} layers, density={self.density:.4f}, "
-            f"init={self.init if isinstance(self.init, str) else 'custom'})"
+# %% ../nbs/00_masking.ipynb #e12c390f
+@patch
+def _draw_masks(self: Masking, densities: dict[str, float], mask_init: str, gen: torch.Generator):
+    "Draw `self.masks` on the weights' devices (bernoulli: and recount `self.nnz`, none may be empty)."
+    if mask_init == "exact":
+        self.masks = {n: random_mask(p.shape, self.nnz[n], gen).to(p.device) for n, p in self.weights.items()}
+        return
+    self.masks = {n: (torch.rand(p.shape, generator=gen) < densities[n]).to(p.device) for n, p in self.weights.items()}
+    self.nnz = {n: int(m.sum()) for n, m in self.masks.items()}
+    if any(v == 0 for v in self.nnz.values()):
+        raise ValueError(
+            f"mask_init='bernoulli' drew no weight at all for {[n for n, v in self.nnz.items() if v == 0]}: "
+            "use another seed or mask_init='exact'"
         )
+
+# %% ../nbs/00_masking.ipynb #9004210f
+@patch
+def _optimizer_state(self: Masking):
+    "Pairs (state tensor, its weight) for every optimizer state tensor shaped like a masked weight."
+    if self.optimizer is None:
+        return []
+    return [
+        (v, p)
+        for p in self.weights.values()
+        for v in self.optimizer.state.get(p, {}).values()
+        if torch.is_tensor(v) and v.shape == p.shape
+    ]
+
+# %% ../nbs/00_masking.ipynb #dfd5ef96
+@patch
+def _mask_factors(self: Masking) -> list[torch.Tensor]:
+    """The masks as 0/1 tensors on each weight's device, in its dtype and memory format (cached until the masks or
+    weights change)."""
+    ws = list(self.weights.values())
+    f = self._factors
+    if f is None or any(a.device != w.device or a.dtype != w.dtype or a.stride() != w.stride() for a, w in zip(f, ws)):
+        self.masks = {n: m.to(w.device) for (n, m), w in zip(self.masks.items(), ws)}
+        f = self._factors = [torch.empty_like(w).copy_(m) for m, w in zip(self.masks.values(), ws)]  # w's layout
+    return f
+
+# %% ../nbs/00_masking.ipynb #f49275b2
+@patch
+@torch.no_grad()
+def apply(self: Masking):
+    "Zero masked weights and the optimizer state at masked positions (two fused multi-tensor ops)."
+    ws, factors = list(self.weights.values()), self._mask_factors()
+    torch._foreach_mul_(ws, factors)
+    state = self._optimizer_state() if self.mask_state else []
+    if state:
+        by_weight = dict(zip(map(id, ws), factors))
+        torch._foreach_mul_(
+            [v for v, _ in state],
+            [by_weight[id(p)] if v.dtype == p.dtype else by_weight[id(p)].to(v.dtype) for v, p in state],
+        )
+
+# %% ../nbs/00_masking.ipynb #a91134ca
+@patch
+def set_masks(self: Masking, masks: dict[str, torch.Tensor], same_nnz: bool = False):
+    "Replace some or all masks (bool, same shapes) and re-apply; `same_nnz=True` skips recounting (no GPU sync)."
+    for n, m in masks.items():
+        p = self.weights[n]
+        if m.shape != p.shape or m.dtype != torch.bool:
+            raise ValueError(f"mask for {n} must be a bool tensor of shape {tuple(p.shape)}")
+        self.masks[n] = m.to(p.device)
+        if not same_nnz:
+            self.nnz[n] = int(m.sum())
+    self._factors = None
+    self.apply()
+
+# %% ../nbs/00_masking.ipynb #217155ca
+@patch
+def layer_density(self: Masking) -> dict[str, float]:
+    "Fraction of nonzero (unmasked) weights in each masked layer."
+    return {n: self.nnz[n] / p.numel() for n, p in self.weights.items()}
+
+# %% ../nbs/00_masking.ipynb #665b20e4
+@patch(as_prop=True)
+def density(self: Masking) -> float:
+    "Overall fraction of unmasked weights over all masked layers."
+    return sum(self.nnz.values()) / sum(p.numel() for p in self.weights.values())
+
+# %% ../nbs/00_masking.ipynb #4a155a80
+@patch
+def state_dict(self: Masking) -> dict:
+    "The masks (bool tensors), for `torch.save` next to the model's state_dict."
+    return {"masks": {n: m.detach().clone() for n, m in self.masks.items()}}
+
+# %% ../nbs/00_masking.ipynb #f9d490d3
+@patch
+def load_state_dict(self: Masking, state: dict):
+    "Restore masks saved with `state_dict()`; checks names and shapes."
+    masks = state["masks"]
+    if set(masks) != set(self.weights):
+        raise ValueError(f"saved masks are for {sorted(masks)}, model has {sorted(self.weights)}")
+    self.set_masks(masks)
+
+# %% ../nbs/00_masking.ipynb #dc697cca
+@patch
+def __repr__(self: Masking):
+    return (
+        f"Masking({len(self.masks)} layers, density={self.density:.4f}, "
+        f"init={self.init if isinstance(self.init, str) else 'custom'})"
+    )

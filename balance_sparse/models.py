@@ -135,7 +135,7 @@ def wrn(
     "Build a CIFAR WRN-`depth`-`widen` (or the same depth with explicit `widths`)."
     return WideResNet(depth, widen, num_classes, dropout, widths)
 
-
+# %% ../nbs/04_models.ipynb #758100a5
 def wrn_22_2(num_classes: int = 10, **kwargs) -> WideResNet:
     "WRN-22-2, the CIFAR-10/100 network of the RigL and *Balance is Essence* experiments."
     return wrn(22, 2, num_classes, **kwargs)
@@ -252,7 +252,7 @@ def _arch(model: nn.Module) -> tuple:
         return "resnet", tuple(len(s) for s in (model.layer1, model.layer2, model.layer3, model.layer4)), model.widths
     raise ValueError(f"small-dense widths are defined for WideResNet and CifarResNet, not {type(model).__name__}")
 
-
+# %% ../nbs/04_models.ipynb #2ff62e73
 def _count(kind: str, blocks: tuple, widths: tuple, num_classes: int) -> int:
     "Trainable parameters of the `kind` ('wrn' or 'resnet') network with `blocks` per stage and `widths`, by formula."
     conv = lambda ci, co, k: ci * co * k * k
@@ -275,11 +275,24 @@ def _count(kind: str, blocks: tuple, widths: tuple, num_classes: int) -> int:
         total += bn(cin)
     return total + (cin + 1) * num_classes
 
-
+# %% ../nbs/04_models.ipynb #b44eda2e
 def _same_blocks(kind: str, widths: tuple, full: tuple) -> bool:
     "Whether the first block has a projection shortcut with `widths` exactly when it has one with `full` widths."
     e = 1 if kind == "wrn" else 4
     return (widths[0] != e * widths[1]) == (full[0] != e * full[1])
+
+# %% ../nbs/04_models.ipynb #9f339ce7
+def _search_widths(kind: str, blocks: tuple, full: tuple, target: float, num_classes: int) -> tuple:
+    "(k*, w*): steps 1 and 2 of the rule — the best width multiplier, then the best per-stage ±1 around it."
+    count = lambda w: _count(kind, blocks, w, num_classes)
+    ks = sorted({Fraction(2 * j + 1, 2 * c) for c in full for j in range(c)})  # where some width steps up
+    path = [(k, tuple(max(1, math.floor(c * k + Fraction(1, 2))) for c in full)) for k in ks]
+    k, w0 = min(
+        ((k, w) for k, w in path if _same_blocks(kind, w, full)), key=lambda kw: (abs(count(kw[1]) - target), kw[0])
+    )
+    near = [tuple(x + s for x, s in zip(w0, step)) for step in itertools.product((-1, 0, 1), repeat=len(full))]
+    near = [w for w in near if all(1 <= x <= c for x, c in zip(w, full)) and _same_blocks(kind, w, full)]
+    return k, min(near, key=lambda w: (abs(count(w) - target), count(w), w))
 
 # %% ../nbs/04_models.ipynb #b2d7e915
 def small_dense_info(
@@ -295,16 +308,8 @@ def small_dense_info(
     kind, blocks, full = _arch(full_model)
     target = sparse_param_count(full_model, density)
     del full_model
-    count = lambda w: _count(kind, blocks, w, num_classes)
-    ks = sorted({Fraction(2 * j + 1, 2 * c) for c in full for j in range(c)})  # where some width steps up
-    path = [(k, tuple(max(1, math.floor(c * k + Fraction(1, 2))) for c in full)) for k in ks]
-    k, w0 = min(
-        ((k, w) for k, w in path if _same_blocks(kind, w, full)), key=lambda kw: (abs(count(kw[1]) - target), kw[0])
-    )
-    near = [tuple(x + s for x, s in zip(w0, step)) for step in itertools.product((-1, 0, 1), repeat=len(full))]
-    near = [w for w in near if all(1 <= x <= c for x, c in zip(w, full)) and _same_blocks(kind, w, full)]
-    widths = min(near, key=lambda w: (abs(count(w) - target), count(w), w))
-    params = count(widths)
+    k, widths = _search_widths(kind, blocks, full, target, num_classes)
+    params = _count(kind, blocks, widths, num_classes)
     info = dict(
         model=name,
         num_classes=num_classes,
@@ -315,7 +320,7 @@ def small_dense_info(
         params=params,
         target=target,
         ratio=params / target,
-        full_params=count(full),
+        full_params=_count(kind, blocks, full, num_classes),
     )
     if abs(info["ratio"] - 1) > 0.01:
         raise ValueError(
@@ -324,7 +329,7 @@ def small_dense_info(
         )
     return info
 
-
+# %% ../nbs/04_models.ipynb #11ba1b23
 def small_dense(
     name: str,  # a `get_model` name: "wrn-22-2", "resnet50" or "wrn-D-K"
     density: float,  # overall density d of the sparse network it stands for, in (0, 1]

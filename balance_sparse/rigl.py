@@ -9,9 +9,13 @@ import torch
 from .masking import Masking
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'ROW_VALUES', 'UPDATE_METHODS', 'COSTS', 'prune_rate', 'TopologyUpdater', 'update_method', 'rigl', 'set_',
-           'static', 'dense', 'small_dense', 'make_updater', 'redistribute', 'SparseMomentum', 'snfs',
+__all__ = ['SCHEDULES', 'UPDATE_METHODS', 'TOPOLOGY_METHODS', 'COSTS', 'ROW_VALUES', 'prune_rate', 'update_method',
+           'make_updater', 'magnitude_score', 'gradient_score', 'random_score', 'rigl', 'set_', 'static',
+           'TopologyUpdater', 'dense', 'small_dense', 'redistribute', 'momentum_score', 'snfs', 'SparseMomentum',
            'pruning_sparsity', 'pruning_steps', 'GradualPruning', 'pruning', 'pruned_masks', 'lottery']
+
+# %% ../nbs/02_rigl.ipynb #0ae5cb51
+from fastcore.basics import patch
 
 # %% ../nbs/02_rigl.ipynb #6e700e26
 SCHEDULES = ("cosine", "linear", "constant")
@@ -29,19 +33,107 @@ def prune_rate(step: int, end_step: int, initial: float = 0.3, schedule: str = "
         return initial * (1 - step / end_step)
     return initial
 
+# %% ../nbs/02_rigl.ipynb #3c9fa3d1
+UPDATE_METHODS: dict = {}
+TOPOLOGY_METHODS: list = []  # the methods `TopologyUpdater` runs, in registration order
+COSTS = ("dense", "static", "set", "rigl", "snfs")  # the training-FLOPs models of `flops.epoch_train_flops`
+
+
+def update_method(
+    name: str,
+    masked: bool = True,  # False: the method has no `Masking` at all (dense networks)
+    cost: str | None = None,  # its training-FLOPs model, one of COSTS (default: `name`)
+    start_dense: bool = False,  # True: `fit` builds the `Masking` at density 1 (the factory then shapes it)
+    drop=None,  # drop score `(updater, name, weight) -> 1-D scores`: the active weights of smallest score go
+    grow=None,  # grow score, the same signature: the inactive positions of largest score come in
+    topology: bool = False,  # True: `TopologyUpdater` runs it by its scores (no grow score: it never updates)
+):
+    "Register a factory `(masking, settings) -> updater | None` under `name` (lower case), with its scores."
+    if (cost or name) not in COSTS:
+        raise ValueError(f"cost must be one of {', '.join(COSTS)}, got {cost or name!r}")
+
+    def register(factory):
+        factory.method, factory.masked, factory.cost, factory.start_dense = name, masked, cost or name, start_dense
+        factory.drop, factory.grow = drop, grow
+        UPDATE_METHODS[name] = factory
+        if topology and name not in TOPOLOGY_METHODS:
+            TOPOLOGY_METHODS.append(name)
+        return factory
+
+    return register
+
+# %% ../nbs/02_rigl.ipynb #2c6571a1
+def make_updater(method: str, masking, settings):
+    "The updater for `method` (None: fixed masks, or none at all), from the registry."
+    if method not in UPDATE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(UPDATE_METHODS)}, got {method!r}")
+    return UPDATE_METHODS[method](masking, settings)
+
 # %% ../nbs/02_rigl.ipynb #d99fafcc
 def _first(score: torch.Tensor, k: int, descending: bool) -> torch.Tensor:
     "Indices of the k smallest (largest) entries of a 1-D `score`; ties go to the lowest index (stable sort)."
     return torch.sort(score, descending=descending, stable=True).indices[:k]
 
+# %% ../nbs/02_rigl.ipynb #aae8b512
+def magnitude_score(updater, name: str, weight: torch.Tensor) -> torch.Tensor:
+    "|w| per weight (flat, logical order): the drop score of RigL, SET and SNFS."
+    return weight.detach().abs().flatten()
 
+# %% ../nbs/02_rigl.ipynb #2ad21cc9
+def gradient_score(updater, name: str, weight: torch.Tensor) -> torch.Tensor:
+    "|∇w| of the current minibatch per weight (flat): RigL's grow score."
+    if weight.grad is None:
+        raise RuntimeError(f"RigL grows by the minibatch gradient, but {name} has no .grad: call loss.backward() first")
+    return weight.grad.abs().flatten()
+
+# %% ../nbs/02_rigl.ipynb #f2814960
+def random_score(updater, name: str, weight: torch.Tensor) -> torch.Tensor:
+    "Uniform random scores from `updater.generator` (flat, on the weight's device): SET's grow score."
+    return torch.rand(weight.numel(), generator=updater.generator).to(weight.device)
+
+# %% ../nbs/02_rigl.ipynb #65664070
+def _rows(s) -> dict:
+    "The authors'-variant switches of settings `s`, as `TopologyUpdater` keywords."
+    return dict(
+        update_steps=s.update_steps,
+        drop_schedule=s.drop_schedule,
+        dense_layers=s.dense_layers,
+        regrown_momentum=s.regrown_momentum,
+    )
+
+# %% ../nbs/02_rigl.ipynb #5404412d
+@update_method("rigl", drop=magnitude_score, grow=gradient_score, topology=True)
+def rigl(masking, s):
+    "RigL (Evci et al. 2020): drop the smallest |w|, grow the largest |∇w| of the minibatch."
+    return TopologyUpdater(masking, "rigl", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+
+# %% ../nbs/02_rigl.ipynb #48dad994
+@update_method("set", drop=magnitude_score, grow=random_score, topology=True)
+def set_(masking, s):
+    "SET (Mocanu et al. 2018): drop the smallest |w|, grow at random."
+    return TopologyUpdater(masking, "set", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+
+# %% ../nbs/02_rigl.ipynb #929c37c2
+@update_method("static", topology=True)
+def static(masking, s):
+    "Static: the initial random mask is kept for the whole run."
+    return None
+
+# %% ../nbs/02_rigl.ipynb #e3d93fbc
 ROW_VALUES = ("clean", "authors")
 
 
+def _check_rows(**rows):
+    "Each authors'-variant switch is one of ROW_VALUES."
+    for name, v in rows.items():
+        if v not in ROW_VALUES:
+            raise ValueError(f"{name} must be one of clean, authors, got {v!r}")
+
+# %% ../nbs/02_rigl.ipynb #3fc53fcd
 class TopologyUpdater:
     "RigL / SET / Static mask updates for a `Masking`: call `update(step)` when `is_update_step(step)`."
 
-    METHODS = ("rigl", "set", "static")
+    METHODS = TOPOLOGY_METHODS  # the registry's methods this class runs (their scores: UPDATE_METHODS)
 
     def __init__(
         self,
@@ -55,11 +147,12 @@ class TopologyUpdater:
         update_steps: str = "clean",  # "clean": g % ΔT == 0, g > 0; "authors": (g+1) % ΔT == 0
         drop_schedule: str = "clean",  # "clean": r at g; "authors": r at g − 1 (their decay lags a step)
         dense_layers: str = "clean",  # "clean": skip fully dense layers; "authors": their prune-rate adjustment
-        regrown_momentum: str = "clean",
-    ):  # "clean": zeroed; "authors": a dropped-and-regrown weight keeps it
+        regrown_momentum: str = "clean",  # "clean": zeroed; "authors": a dropped-and-regrown weight keeps it
+    ):
         if method not in self.METHODS:
             raise ValueError(f"method must be one of {', '.join(self.METHODS)}, got {method!r}")
-        if method != "static" and (end_step is None or end_step < 0):
+        self.drop_score, self.grow_score = UPDATE_METHODS[method].drop, UPDATE_METHODS[method].grow
+        if self.grow_score is not None and (end_step is None or end_step < 0):
             raise ValueError(f"{method} needs end_step >= 0, got {end_step}")
         if interval < 1:
             raise ValueError(f"interval must be >= 1, got {interval}")
@@ -67,183 +160,131 @@ class TopologyUpdater:
             raise ValueError(f"prune_rate must be in [0, 1], got {prune_rate}")
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-        for name, v in (
-            ("update_steps", update_steps),
-            ("drop_schedule", drop_schedule),
-            ("dense_layers", dense_layers),
-            ("regrown_momentum", regrown_momentum),
-        ):
-            if v not in ROW_VALUES:
-                raise ValueError(f"{name} must be one of clean, authors, got {v!r}")
+        _check_rows(
+            update_steps=update_steps,
+            drop_schedule=drop_schedule,
+            dense_layers=dense_layers,
+            regrown_momentum=regrown_momentum,
+        )
         self.masking, self.method, self.end_step, self.interval = masking, method, end_step, interval
         self.prune_rate, self.schedule = prune_rate, schedule
-        self.update_steps, self.drop_schedule, self.dense_layers, self.regrown_momentum = (
-            update_steps,
-            drop_schedule,
-            dense_layers,
-            regrown_momentum,
-        )
+        self.update_steps, self.drop_schedule = update_steps, drop_schedule
+        self.dense_layers, self.regrown_momentum = dense_layers, regrown_momentum
         self.generator = torch.Generator().manual_seed(seed)
 
-    def is_update_step(self, step: int) -> bool:
-        "Whether the masks change at (0-based) `step` instead of an optimizer step."
-        if self.method == "static" or step >= self.end_step:
-            return False
-        if self.update_steps == "authors":
-            return (step + 1) % self.interval == 0
-        return step > 0 and step % self.interval == 0
+# %% ../nbs/02_rigl.ipynb #5a60124f
+@patch
+def is_update_step(self: TopologyUpdater, step: int) -> bool:
+    "Whether the masks change at (0-based) `step` instead of an optimizer step."
+    if self.grow_score is None or step >= self.end_step:
+        return False
+    if self.update_steps == "authors":
+        return (step + 1) % self.interval == 0
+    return step > 0 and step % self.interval == 0
 
-    def drop_fraction(self, step: int) -> float:
-        """r at update `step`: the schedule at `step`, or (authors) at the step before — their decay only advances on
-        optimizer steps."""
-        return prune_rate(
-            max(step - 1, 0) if self.drop_schedule == "authors" else step, self.end_step, self.prune_rate, self.schedule
-        )
-
-    def layer_rates(self, r: float, shares: dict[str, float] | None = None) -> dict[str, float]:
-        """Each layer's drop fraction: r, except (clean) 0 for fully dense layers, or (authors) min(sparsity, r) for a
-        layer under 20% sparsity whose share exceeds 1/L (share: of the nonzero weights, or `shares`, e.g. SNFS's
-        momentum shares)."""
-        m = self.masking
-        if self.dense_layers == "clean":
-            return {n: 0.0 if m.nnz[n] == w.numel() else r for n, w in m.weights.items()}
-        L = len(m.weights)
-        if shares is None:
-            nonzero = {n: int((w != 0).sum()) for n, w in m.weights.items()}  # the authors count nonzero *values*
-            total = sum(nonzero.values())
-            big = {n: nonzero[n] * L > total for n in nonzero}
-        else:
-            big = {n: shares[n] * L > 1 for n in m.weights}
-        rates = {}
-        for n, w in m.weights.items():
-            sparsity = 1 - m.nnz[n] / w.numel()
-            rates[n] = min(sparsity, r) if sparsity < 0.2 and big[n] else r
-        return rates
-
-    def _grow_score(self, name, weight, candidates):
-        if self.method == "rigl":
-            if weight.grad is None:
-                raise RuntimeError(
-                    f"RigL grows by the minibatch gradient, but {name} has no .grad: call loss.backward() first"
-                )
-            score = weight.grad.abs().flatten()
-        else:
-            score = torch.rand(weight.numel(), generator=self.generator).to(weight.device)
-        return torch.where(candidates, score, torch.full_like(score, -math.inf))
-
-    @torch.no_grad()
-    def update(self, step: int) -> dict[str, int]:
-        "Drop and regrow in every layer whose rate is > 0; returns {layer: weights moved}."
-        moved, new_masks, optimizer = {}, {}, self.masking.optimizer
-        for name, rate in self.layer_rates(self.drop_fraction(step)).items():
-            w, mask = self.masking.weights[name], self.masking.masks[name]
-            k = math.ceil(rate * self.masking.nnz[name])
-            if k == 0:
-                continue
-            keep = mask.flatten().clone()  # flat scores are read-only copies in logical order:
-            w_abs = w.detach().abs().flatten()  # valid for any memory format (e.g. channels_last)
-            keep[_first(torch.where(keep, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = (
-                False  # drop
-            )
-            grow = _first(self._grow_score(name, w, ~keep), k, descending=True)
-            keep[grow] = True
-            grown = torch.zeros_like(keep)
-            grown[grow] = True
-            grown = grown.view(w.shape)  # bool, contiguous, the weight's logical shape
-            w.masked_fill_(grown, 0)  # new connections start at zero (in place: keeps w's strides) ...
-            if optimizer is not None and self.regrown_momentum == "clean":  # ... with no momentum
-                for v in optimizer.state.get(w, {}).values():
-                    if torch.is_tensor(v) and v.shape == w.shape:
-                        v.masked_fill_(grown, 0)
-            new_masks[name], moved[name] = keep.view(w.shape), k
-        self.masking.set_masks(new_masks, same_nnz=True)  # zeroes the dropped weights and their state
-        return moved
-
-    def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict):
-        self.generator.set_state(state["generator"].cpu())
-
-    def __repr__(self):
-        rows = [
-            n
-            for n in ("update_steps", "drop_schedule", "dense_layers", "regrown_momentum")
-            if getattr(self, n) == "authors"
-        ]
-        return (
-            f"TopologyUpdater({self.method}, ΔT={self.interval}, end_step={self.end_step}, r0={self.prune_rate}, "
-            f"{self.schedule}" + (f", authors: {rows})" if rows else ")")
-        )
-
-# %% ../nbs/02_rigl.ipynb #3c9fa3d1
-UPDATE_METHODS: dict = {}
-COSTS = ("dense", "static", "set", "rigl", "snfs")  # the training-FLOPs models of `flops.epoch_train_flops`
-
-
-def update_method(
-    name: str,
-    masked: bool = True,  # False: the method has no `Masking` at all (dense networks)
-    cost: str | None = None,  # its training-FLOPs model, one of COSTS (default: `name`)
-    start_dense: bool = False,
-):  # True: `fit` builds the `Masking` at density 1 (the factory then shapes it)
-    "Register a factory `(masking, settings) -> updater | None` under `name` (lower case)."
-    if (cost or name) not in COSTS:
-        raise ValueError(f"cost must be one of {', '.join(COSTS)}, got {cost or name!r}")
-
-    def register(factory):
-        factory.method, factory.masked, factory.cost, factory.start_dense = name, masked, cost or name, start_dense
-        UPDATE_METHODS[name] = factory
-        return factory
-
-    return register
-
-
-def _rows(s) -> dict:
-    return dict(
-        update_steps=s.update_steps,
-        drop_schedule=s.drop_schedule,
-        dense_layers=s.dense_layers,
-        regrown_momentum=s.regrown_momentum,
+# %% ../nbs/02_rigl.ipynb #bfd13307
+@patch
+def drop_fraction(self: TopologyUpdater, step: int) -> float:
+    """r at update `step`: the schedule at `step`, or (authors) at the step before — their decay only advances on
+    optimizer steps."""
+    return prune_rate(
+        max(step - 1, 0) if self.drop_schedule == "authors" else step, self.end_step, self.prune_rate, self.schedule
     )
 
+# %% ../nbs/02_rigl.ipynb #557b57c6
+@patch
+def layer_rates(self: TopologyUpdater, r: float, shares: dict[str, float] | None = None) -> dict[str, float]:
+    """Each layer's drop fraction: r, except (clean) 0 for fully dense layers, or (authors) min(sparsity, r) for a
+    layer under 20% sparsity whose share exceeds 1/L (share: of the nonzero weights, or `shares`, e.g. SNFS's
+    momentum shares)."""
+    m = self.masking
+    if self.dense_layers == "clean":
+        return {n: 0.0 if m.nnz[n] == w.numel() else r for n, w in m.weights.items()}
+    L = len(m.weights)
+    if shares is None:
+        nonzero = {n: int((w != 0).sum()) for n, w in m.weights.items()}  # the authors count nonzero *values*
+        total = sum(nonzero.values())
+        big = {n: nonzero[n] * L > total for n in nonzero}
+    else:
+        big = {n: shares[n] * L > 1 for n in m.weights}
+    rates = {}
+    for n, w in m.weights.items():
+        sparsity = 1 - m.nnz[n] / w.numel()
+        rates[n] = min(sparsity, r) if sparsity < 0.2 and big[n] else r
+    return rates
 
-@update_method("rigl")
-def rigl(masking, s):
-    "RigL (Evci et al. 2020): drop the smallest |w|, grow the largest |∇w| of the minibatch."
-    return TopologyUpdater(masking, "rigl", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+# %% ../nbs/02_rigl.ipynb #2c3fc862
+@patch
+def _zero_grown(self: TopologyUpdater, w: torch.Tensor, grown: torch.Tensor):
+    "Grown positions (bool, w's logical shape) start at 0 and, clean, with no momentum (in place: w keeps its strides)."
+    w.masked_fill_(grown, 0)  # new connections start at zero (in place: keeps w's strides) ...
+    optimizer = self.masking.optimizer
+    if optimizer is not None and self.regrown_momentum == "clean":  # ... with no momentum
+        for v in optimizer.state.get(w, {}).values():
+            if torch.is_tensor(v) and v.shape == w.shape:
+                v.masked_fill_(grown, 0)
 
+# %% ../nbs/02_rigl.ipynb #39179f6c
+@patch
+@torch.no_grad()
+def update(self: TopologyUpdater, step: int) -> dict[str, int]:
+    "Drop and regrow in every layer whose rate is > 0; returns {layer: weights moved}."
+    moved, new_masks = {}, {}
+    for name, rate in self.layer_rates(self.drop_fraction(step)).items():
+        w, mask = self.masking.weights[name], self.masking.masks[name]
+        k = math.ceil(rate * self.masking.nnz[name])
+        if k == 0:
+            continue
+        keep = mask.flatten().clone()  # flat scores are read-only copies in logical order:
+        drop = self.drop_score(self, name, w)  # valid for any memory format (e.g. channels_last)
+        keep[_first(torch.where(keep, drop, torch.full_like(drop, math.inf)), k, descending=False)] = False
+        score = self.grow_score(self, name, w)
+        grow = _first(torch.where(~keep, score, torch.full_like(score, -math.inf)), k, descending=True)
+        keep[grow] = True
+        grown = torch.zeros_like(keep)
+        grown[grow] = True
+        self._zero_grown(w, grown.view(w.shape))  # bool, contiguous, the weight's logical shape
+        new_masks[name], moved[name] = keep.view(w.shape), k
+    self.masking.set_masks(new_masks, same_nnz=True)  # zeroes the dropped weights and their state
+    return moved
 
-@update_method("set")
-def set_(masking, s):
-    "SET (Mocanu et al. 2018): drop the smallest |w|, grow at random."
-    return TopologyUpdater(masking, "set", s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+# %% ../nbs/02_rigl.ipynb #0ee915c5
+@patch
+def state_dict(self: TopologyUpdater) -> dict:
+    "What a checkpoint keeps: the generator's state."
+    return {"generator": self.generator.get_state()}
 
+# %% ../nbs/02_rigl.ipynb #8217d7b1
+@patch
+def load_state_dict(self: TopologyUpdater, state: dict):
+    "Restore `state_dict()`."
+    self.generator.set_state(state["generator"].cpu())
 
-@update_method("static")
-def static(masking, s):
-    "Static: the initial random mask is kept for the whole run."
-    return None
+# %% ../nbs/02_rigl.ipynb #d69723b5
+@patch
+def __repr__(self: TopologyUpdater):
+    rows = [
+        n
+        for n in ("update_steps", "drop_schedule", "dense_layers", "regrown_momentum")
+        if getattr(self, n) == "authors"
+    ]
+    return (
+        f"TopologyUpdater({self.method}, ΔT={self.interval}, end_step={self.end_step}, r0={self.prune_rate}, "
+        f"{self.schedule}" + (f", authors: {rows})" if rows else ")")
+    )
 
-
+# %% ../nbs/02_rigl.ipynb #c03b8559
 @update_method("dense", masked=False)
 def dense(masking, s):
     "Dense training: no masks (the upper baseline)."
     return None
 
-
+# %% ../nbs/02_rigl.ipynb #d4233635
 @update_method("small_dense", masked=False, cost="dense")
 def small_dense(masking, s):
     """Small-Dense: a dense network narrowed to the sparse network's parameter count at `density` (build it with
     `models.small_dense`)."""
     return None
-
-
-def make_updater(method: str, masking, settings):
-    "The updater for `method` (None: fixed masks, or none at all), from the registry."
-    if method not in UPDATE_METHODS:
-        raise ValueError(f"method must be one of {', '.join(UPDATE_METHODS)}, got {method!r}")
-    return UPDATE_METHODS[method](masking, settings)
 
 # %% ../nbs/02_rigl.ipynb #c1ceeb7b
 def redistribute(
@@ -265,7 +306,21 @@ def redistribute(
         spill, passes = residual / len(grow), passes + 1
     return grow
 
+# %% ../nbs/02_rigl.ipynb #74b4ae0d
+def momentum_score(updater, name: str, weight: torch.Tensor) -> torch.Tensor:
+    "|momentum| per weight (flat, logical order; 0 before the optimizer's first step): SNFS's grow score."
+    buf = updater.masking.optimizer.state.get(weight, {}).get("momentum_buffer")
+    return (torch.zeros_like(weight) if buf is None else buf).abs().flatten()
 
+# %% ../nbs/02_rigl.ipynb #6b89279b
+@update_method("snfs", drop=magnitude_score, grow=momentum_score)
+def snfs(masking, s):
+    "Sparse Momentum (Dettmers & Zettlemoyer 2019): grow by momentum, redistribute across layers by momentum share."
+    if s.momentum == 0:
+        raise ValueError("method snfs grows by the SGD momentum: momentum must be > 0, got 0")
+    return SparseMomentum(masking, s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+
+# %% ../nbs/02_rigl.ipynb #ec460c19
 class SparseMomentum(TopologyUpdater):
     """Sparse Momentum (SNFS): drop the smallest |w| per layer, regrow by momentum share across layers, where |momentum|
     is largest."""
@@ -289,78 +344,88 @@ class SparseMomentum(TopologyUpdater):
         self.baseline = sum(masking.nnz.values())  # the count A pulls back to
         self.deficits, self.correction_term = [], 0.0  # a_1..a_k and A
 
-    def momentum(self, w: torch.Tensor) -> torch.Tensor:
-        buf = self.masking.optimizer.state.get(w, {}).get("momentum_buffer")
-        return torch.zeros_like(w) if buf is None else buf
+# %% ../nbs/02_rigl.ipynb #60d11068
+@patch
+def shares(self: SparseMomentum) -> dict[str, float]:
+    """s_l: each layer's mean |momentum| over its active weights, normalised to sum 1 (equal shares before any
+    momentum)."""
+    m = self.masking
+    means = {
+        n: float(self.grow_score(self, n, w)[m.masks[n].flatten()].mean()) if m.nnz[n] else 0.0
+        for n, w in m.weights.items()
+    }  # an empty layer: no share
+    total = sum(means.values())
+    return {n: v / total if total > 0 else 1 / len(means) for n, v in means.items()}
 
-    def shares(self) -> dict[str, float]:
-        """s_l: each layer's mean |momentum| over its active weights, normalised to sum 1 (equal shares before any
-        momentum)."""
-        m = self.masking
-        means = {
-            n: float(self.momentum(w).abs()[m.masks[n]].mean()) if m.nnz[n] else 0.0 for n, w in m.weights.items()
-        }  # an empty layer: no share
-        total = sum(means.values())
-        return {n: v / total if total > 0 else 1 / len(means) for n, v in means.items()}
+# %% ../nbs/02_rigl.ipynb #0298c161
+@patch
+def _drop_smallest(self: SparseMomentum, rates: dict[str, float]) -> tuple[dict, dict]:
+    "Per layer: the flat mask without its ceil(rate·nnz) active weights of smallest drop score, and that count."
+    m, keep, removed = self.masking, {}, {}
+    for n, w in m.weights.items():
+        mask, k = m.masks[n].flatten().clone(), math.ceil(rates[n] * m.nnz[n])
+        if k:
+            drop = self.drop_score(self, n, w)
+            mask[_first(torch.where(mask, drop, torch.full_like(drop, math.inf)), k, descending=False)] = False
+        keep[n], removed[n] = mask, k
+    return keep, removed
 
-    @torch.no_grad()
-    def update(self, step: int) -> dict[str, int]:
-        "Drop per layer, redistribute, grow by |momentum|; returns {layer: weights grown}."
-        m = self.masking
-        shares = self.shares()
-        rates = self.layer_rates(self.drop_fraction(step), shares)
-        zeros = {n: w.numel() - m.nnz[n] for n, w in m.weights.items()}
-        keep, removed = {}, {}
-        for n, w in m.weights.items():
-            mask, k = m.masks[n].flatten().clone(), math.ceil(rates[n] * m.nnz[n])
-            if k:
-                w_abs = w.detach().abs().flatten()
-                mask[_first(torch.where(mask, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = False
-            keep[n], removed[n] = mask, k
-        target = redistribute(shares, removed, zeros, sum(removed.values()) + self.correction_term)
-        new, grown = {}, {}
-        for n, w in m.weights.items():
-            mask, k = keep[n], max(0, int(target[n]))
-            if k:
-                score = self.momentum(w).abs().flatten()
-                newly = torch.zeros_like(mask)
-                newly[_first(torch.where(mask, torch.full_like(score, -math.inf), score), k, descending=True)] = True
-                if self.regrown_momentum == "clean":
-                    w.masked_fill_(
-                        (newly & m.masks[n].flatten()).view(w.shape), 0
-                    )  # dropped and regrown: restarts at 0
-                mask = mask | newly
-            new[n], grown[n] = mask.view(w.shape), k
-        m.set_masks(new)  # recounts; zeroes the dropped weights (their momentum stays)
-        self.deficits.append(self.baseline - sum(m.nnz.values()))
-        self.correction_term = (
-            0.25 * self.correction_term + 0.75 * self.deficits[-1] + sum(self.deficits) / len(self.deficits)
-        )
-        return grown
+# %% ../nbs/02_rigl.ipynb #004de3e8
+@patch
+def _pull_back(self: SparseMomentum):
+    "Record this update's deficit a_k = nnz_0 − nnz_k and set A_k = 0.25 A_{k−1} + 0.75 a_k + mean(a_1..a_k)."
+    self.deficits.append(self.baseline - sum(self.masking.nnz.values()))
+    self.correction_term = (
+        0.25 * self.correction_term + 0.75 * self.deficits[-1] + sum(self.deficits) / len(self.deficits)
+    )
 
-    def state_dict(self) -> dict:
-        return {
-            **super().state_dict(),
-            "baseline": self.baseline,
-            "deficits": list(self.deficits),
-            "correction_term": self.correction_term,
-        }
+# %% ../nbs/02_rigl.ipynb #a2a0bb47
+@patch
+@torch.no_grad()
+def update(self: SparseMomentum, step: int) -> dict[str, int]:
+    "Drop per layer, redistribute, grow by |momentum|; returns {layer: weights grown}."
+    m = self.masking
+    shares = self.shares()
+    rates = self.layer_rates(self.drop_fraction(step), shares)
+    zeros = {n: w.numel() - m.nnz[n] for n, w in m.weights.items()}
+    keep, removed = self._drop_smallest(rates)
+    target = redistribute(shares, removed, zeros, sum(removed.values()) + self.correction_term)
+    new, grown = {}, {}
+    for n, w in m.weights.items():
+        mask, k = keep[n], max(0, int(target[n]))
+        if k:
+            score = self.grow_score(self, n, w)
+            newly = torch.zeros_like(mask)
+            newly[_first(torch.where(mask, torch.full_like(score, -math.inf), score), k, descending=True)] = True
+            if self.regrown_momentum == "clean":  # dropped and regrown: restarts at 0
+                w.masked_fill_((newly & m.masks[n].flatten()).view(w.shape), 0)
+            mask = mask | newly
+        new[n], grown[n] = mask.view(w.shape), k
+    m.set_masks(new)  # recounts; zeroes the dropped weights (their momentum stays)
+    self._pull_back()
+    return grown
 
-    def load_state_dict(self, state: dict):
-        super().load_state_dict(state)
-        self.baseline, self.deficits, self.correction_term = (
-            state["baseline"],
-            list(state["deficits"]),
-            state["correction_term"],
-        )
+# %% ../nbs/02_rigl.ipynb #dfc28261
+@patch
+def state_dict(self: SparseMomentum) -> dict:
+    "The generator's state, the baseline count, the deficits and A."
+    return {
+        **TopologyUpdater.state_dict(self),
+        "baseline": self.baseline,
+        "deficits": list(self.deficits),
+        "correction_term": self.correction_term,
+    }
 
-
-@update_method("snfs")
-def snfs(masking, s):
-    "Sparse Momentum (Dettmers & Zettlemoyer 2019): grow by momentum, redistribute across layers by momentum share."
-    if s.momentum == 0:
-        raise ValueError("method snfs grows by the SGD momentum: momentum must be > 0, got 0")
-    return SparseMomentum(masking, s.end_step, s.interval, s.prune_rate, seed=s.seed, **_rows(s))
+# %% ../nbs/02_rigl.ipynb #085ef3b8
+@patch
+def load_state_dict(self: SparseMomentum, state: dict):
+    "Restore `state_dict()`."
+    TopologyUpdater.load_state_dict(self, state)
+    self.baseline, self.deficits, self.correction_term = (
+        state["baseline"],
+        list(state["deficits"]),
+        state["correction_term"],
+    )
 
 # %% ../nbs/02_rigl.ipynb #8c162b15
 def pruning_sparsity(t: float, final_sparsity: float, start: int, end: int) -> float:
@@ -372,7 +437,7 @@ def pruning_sparsity(t: float, final_sparsity: float, start: int, end: int) -> f
         return final_sparsity
     return final_sparsity * (1 - (1 - (t - start) / (end - start)) ** 3)
 
-
+# %% ../nbs/02_rigl.ipynb #587de1ee
 def pruning_steps(start: int, end: int, interval: int, update_steps: str = "clean") -> tuple[int, int | None]:
     "(number of update steps in [start, end), the last or None); clean: g % ΔT == 0, g > 0; authors: (g+1) % ΔT == 0."
     if update_steps == "authors":
@@ -381,7 +446,7 @@ def pruning_steps(start: int, end: int, interval: int, update_steps: str = "clea
         n, last = (end - 1) // interval - (max(start, 1) - 1) // interval, ((end - 1) // interval) * interval
     return (n, last) if n > 0 else (0, None)
 
-
+# %% ../nbs/02_rigl.ipynb #8ff0a78e
 def _no_pruning_step(start: int, end: int, interval: int, update_steps: str) -> str:
     "One line: why `start`, `interval` and `end` leave gradual pruning no update step, and what to change."
     when = "(g+1) % interval == 0" if update_steps == "authors" else "g % interval == 0, g > 0"
@@ -400,7 +465,7 @@ def _no_pruning_step(start: int, end: int, interval: int, update_steps: str) -> 
         f"or train longer (end_step is 75% of all steps unless set)"
     )
 
-
+# %% ../nbs/02_rigl.ipynb #07c295be
 class GradualPruning:
     "Gradual global magnitude pruning, dense to `density` by the last update: the globally smallest |w| go, none grow."
 
@@ -420,17 +485,9 @@ class GradualPruning:
             raise ValueError(f"prune_start must be in [0, end_step={end_step}), got {start_step}")
         if interval < 1:
             raise ValueError(f"interval must be >= 1, got {interval}")
-        for name, v in (("update_steps", update_steps), ("drop_schedule", drop_schedule)):
-            if v not in ROW_VALUES:
-                raise ValueError(f"{name} must be one of clean, authors, got {v!r}")
-        self.masking, self.density, self.end_step, self.interval, self.start_step = (
-            masking,
-            density,
-            end_step,
-            interval,
-            start_step,
-        )
-        self.update_steps, self.drop_schedule = update_steps, drop_schedule
+        _check_rows(update_steps=update_steps, drop_schedule=drop_schedule)
+        self.masking, self.density, self.end_step, self.interval = masking, density, end_step, interval
+        self.start_step, self.update_steps, self.drop_schedule = start_step, update_steps, drop_schedule
         self.prunable = list(masking.weights)[1:]  # the stem conv stays dense (the reference never masks it)
         if not self.prunable:
             raise ValueError("gradual pruning needs at least two masked layers (the first stays dense)")
@@ -440,64 +497,83 @@ class GradualPruning:
             raise ValueError(_no_pruning_step(start_step, end_step, interval, update_steps))
         self.schedule_end = self.last_step if drop_schedule == "clean" and self.last_step is not None else end_step
 
-    def is_update_step(self, step: int) -> bool:
-        if step >= self.end_step:
-            return False
-        if self.update_steps == "authors":
-            return (step + 1) % self.interval == 0
-        return step >= self.start_step and step > 0 and step % self.interval == 0
+# %% ../nbs/02_rigl.ipynb #81b6e382
+@patch
+def is_update_step(self: GradualPruning, step: int) -> bool:
+    "Whether the masks change at (0-based) `step` instead of an optimizer step (authors: also before t0)."
+    if step >= self.end_step:
+        return False
+    if self.update_steps == "authors":
+        return (step + 1) % self.interval == 0
+    return step >= self.start_step and step > 0 and step % self.interval == 0
 
-    def target_sparsity(self, step: int) -> float:
-        "s(t) of the prunable weights at update `step` (clean: ends at the last update; authors: at end_step)."
-        s_f = 1 - self.density
-        if self.drop_schedule == "authors":
-            return pruning_sparsity(step - 1, s_f, self.start_step, self.end_step)
-        return pruning_sparsity(step, s_f, self.start_step, self.schedule_end)
+# %% ../nbs/02_rigl.ipynb #da93a99c
+@patch
+def target_sparsity(self: GradualPruning, step: int) -> float:
+    "s(t) of the prunable weights at update `step` (clean: ends at the last update; authors: at end_step)."
+    s_f = 1 - self.density
+    if self.drop_schedule == "authors":
+        return pruning_sparsity(step - 1, s_f, self.start_step, self.end_step)
+    return pruning_sparsity(step, s_f, self.start_step, self.schedule_end)
 
-    def to_prune(self, step: int) -> int:
-        "How many active prunable weights go at update `step`; at the last update, at least down to round(density·N)."
-        active, s = sum(self.masking.nnz[n] for n in self.prunable), self.target_sparsity(step)
-        to_target = max(0, active - round(self.density * self.size))
-        if self.drop_schedule == "authors":  # theirs; topped up at the last update if it falls short
-            k = math.ceil(max(s - (1 - active / self.size), 0) * self.size)
-            return max(k, to_target) if self.last_step is not None and step >= self.last_step else k
-        return to_target if step >= self.schedule_end else max(0, active - round((1 - s) * self.size))
+# %% ../nbs/02_rigl.ipynb #21173110
+@patch
+def to_prune(self: GradualPruning, step: int) -> int:
+    "How many active prunable weights go at update `step`; at the last update, at least down to round(density·N)."
+    active, s = sum(self.masking.nnz[n] for n in self.prunable), self.target_sparsity(step)
+    to_target = max(0, active - round(self.density * self.size))
+    if self.drop_schedule == "authors":  # theirs; topped up at the last update if it falls short
+        k = math.ceil(max(s - (1 - active / self.size), 0) * self.size)
+        return max(k, to_target) if self.last_step is not None and step >= self.last_step else k
+    return to_target if step >= self.schedule_end else max(0, active - round((1 - s) * self.size))
 
-    def prunable_density(self) -> float:
-        "Active fraction of the prunable weights (all masked layers but the stem): `density` after the last update."
-        return sum(self.masking.nnz[n] for n in self.prunable) / self.size
+# %% ../nbs/02_rigl.ipynb #5a992084
+@patch
+def prunable_density(self: GradualPruning) -> float:
+    "Active fraction of the prunable weights (all masked layers but the stem): `density` after the last update."
+    return sum(self.masking.nnz[n] for n in self.prunable) / self.size
 
-    @torch.no_grad()
-    def update(self, step: int) -> dict[str, int]:
-        "Prune the globally smallest |w|; returns {layer: weights pruned}."
-        m, k = self.masking, self.to_prune(step)
-        if k == 0:
-            return {}
-        masks = torch.cat([m.masks[n].flatten() for n in self.prunable])
-        w_abs = torch.cat([m.weights[n].detach().abs().flatten().float() for n in self.prunable])
-        masks[_first(torch.where(masks, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = False
-        new, i = {}, 0
-        for n in self.prunable:
-            w = m.weights[n]
-            new[n] = masks[i : i + w.numel()].view(w.shape)
-            i += w.numel()
-        before = dict(m.nnz)
-        m.set_masks(new)
-        return {n: before[n] - m.nnz[n] for n in self.prunable if before[n] != m.nnz[n]}
-
-    def state_dict(self) -> dict:
+# %% ../nbs/02_rigl.ipynb #d5cd33ee
+@patch
+@torch.no_grad()
+def update(self: GradualPruning, step: int) -> dict[str, int]:
+    "Prune the globally smallest |w|; returns {layer: weights pruned}."
+    m, k = self.masking, self.to_prune(step)
+    if k == 0:
         return {}
+    masks = torch.cat([m.masks[n].flatten() for n in self.prunable])
+    w_abs = torch.cat([m.weights[n].detach().abs().flatten().float() for n in self.prunable])
+    masks[_first(torch.where(masks, w_abs, torch.full_like(w_abs, math.inf)), k, descending=False)] = False
+    new, i = {}, 0
+    for n in self.prunable:
+        w = m.weights[n]
+        new[n] = masks[i : i + w.numel()].view(w.shape)
+        i += w.numel()
+    before = dict(m.nnz)
+    m.set_masks(new)
+    return {n: before[n] - m.nnz[n] for n in self.prunable if before[n] != m.nnz[n]}
 
-    def load_state_dict(self, state: dict):
-        pass
+# %% ../nbs/02_rigl.ipynb #32dcbb03
+@patch
+def state_dict(self: GradualPruning) -> dict:
+    "Nothing to keep: the masks are the `Masking`'s."
+    return {}
 
-    def __repr__(self):
-        return (
-            f"GradualPruning(density={self.density}, steps {self.start_step}..{self.end_step} "
-            f"every {self.interval}, last {self.last_step})"
-        )
+# %% ../nbs/02_rigl.ipynb #775410b5
+@patch
+def load_state_dict(self: GradualPruning, state: dict):
+    "Nothing to restore."
+    pass
 
+# %% ../nbs/02_rigl.ipynb #9a89a4c2
+@patch
+def __repr__(self: GradualPruning):
+    return (
+        f"GradualPruning(density={self.density}, steps {self.start_step}..{self.end_step} "
+        f"every {self.interval}, last {self.last_step})"
+    )
 
+# %% ../nbs/02_rigl.ipynb #3d78e33e
 @update_method("pruning", cost="static", start_dense=True)
 def pruning(masking, s):
     """Gradual magnitude pruning (Zhu & Gupta 2017): dense to `density` on a cubic schedule, global magnitude, no
@@ -546,7 +622,7 @@ def pruned_masks(
         )
     return run.load_checkpoint(map_location="cpu")["masking"]["masks"]
 
-
+# %% ../nbs/02_rigl.ipynb #e7caed75
 @update_method("lottery", cost="static", start_dense=True)
 def lottery(masking, s):
     "Lottery ticket (Frankle & Carbin 2019): the pruning run's final mask on its initial weights, kept fixed."

@@ -16,12 +16,15 @@ from .distributed import all_reduce_mean, weigh  # N processes: the losses' mean
 # %% auto #0
 __all__ = ['table_bytes', 'free_memory', 'check_table_memory', 'table_flops', 'GradientTable']
 
+# %% ../nbs/03a_table.ipynb #9e67d968
+from fastcore.basics import patch
+
 # %% ../nbs/03a_table.ipynb #ccb61c39
 def table_bytes(params, n_batches: int) -> int:
     "Bytes of a gradient table: one dense gradient (every trainable parameter, in its dtype) per batch."
     return n_batches * sum(p.numel() * p.element_size() for p in params)
 
-
+# %% ../nbs/03a_table.ipynb #c230ac08
 def free_memory(device) -> int:
     "Free bytes on `device`: the GPU's free memory, or the host's available memory."
     device = torch.device(device)
@@ -29,7 +32,7 @@ def free_memory(device) -> int:
         return torch.cuda.mem_get_info(device)[0]
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
-
+# %% ../nbs/03a_table.ipynb #31041430
 def check_table_memory(params, n_batches: int, device, free: int | None = None) -> int:
     "The table's bytes, or one line refusing when they exceed half of the `free` bytes (default: `free_memory`)."
     size, free = table_bytes(params, n_batches), free_memory(device) if free is None else free
@@ -76,93 +79,107 @@ class GradientTable:
         self.tau_curr, self.losses, self.order = math.nan, None, None
         self._steps = []  # (b, ℓ_b) of this epoch's steps
 
-    @property
-    def coef(self) -> float:
-        "γ·τ, the weight on the control variate."
-        return self.gamma * self.tau
+# %% ../nbs/03a_table.ipynb #3ac28a43
+@patch(as_prop=True)
+def coef(self: GradientTable) -> float:
+    "γ·τ, the weight on the control variate."
+    return self.gamma * self.tau
 
-    def begin_epoch(self, order: list[int]):
-        "τ from the last epoch's pairs (ℓ_b at its visit, ℓ_b one visit earlier); `order`: the batch of each step now."
-        now, before = [], []
-        if self._steps:
-            losses = all_reduce_mean([torch.stack([loss for _, loss in self._steps]).double()])[0].tolist()
-            for (b, _), loss in zip(self._steps, losses):
-                if math.isfinite(self.stored[b]):
-                    now.append(loss)
-                    before.append(float(self.stored[b]))
-                self.stored[b] = loss
-        self._steps = []
-        f64 = dict(dtype=torch.float64)
-        self.losses = (torch.tensor(now, **f64), torch.tensor(before, **f64)) if len(now) >= 2 else None
-        self.tau_curr = tau_estimate(*self.losses).item() if self.losses is not None else math.nan
-        if math.isfinite(self.tau_curr) or (self.losses is not None and self.nonfinite_tau == "propagate"):
-            self.tau = (1 - self.alpha) * self.tau + self.alpha * self.tau_curr
-        self.order = list(order)
+# %% ../nbs/03a_table.ipynb #780f9fae
+@patch
+def _loss_pairs(self: GradientTable) -> tuple[list[float], list[float]]:
+    "The last epoch's (ℓ_b now, ℓ_b one visit earlier) of every batch seen before; stores ℓ_b, empties the steps."
+    now, before = [], []
+    if self._steps:
+        losses = all_reduce_mean([torch.stack([loss for _, loss in self._steps]).double()])[0].tolist()
+        for (b, _), loss in zip(self._steps, losses):
+            if math.isfinite(self.stored[b]):
+                now.append(loss)
+                before.append(float(self.stored[b]))
+            self.stored[b] = loss
+    self._steps = []
+    return now, before
 
-    def correct(
-        self,
-        x=None,  # unused: the signature of `GradientCorrection.correct`
-        y=None,
-        loss: torch.Tensor | None = None,  # ℓ_b(θ), for τ's pairs
-        index: int | None = None,  # the step's index in the epoch (its batch: `order[index]`)
-        weight: float = 1.0,  # N ranks: this slice's share of the batch mean (13_distributed)
-    ):
-        "`.grad` g_b ← g_b + γτ(ā − a_b) once every batch has an entry; then ā ← ā + (g_b − a_b)/B, a_b ← g_b."
-        b = self.order[index]
-        for p in self.params:
-            if p.grad is None:
-                p.grad = torch.zeros_like(p)
-        g = torch.cat([p.grad.reshape(-1) for p in self.params])
-        if self.coef != 0 and bool(self.filled.all()):
-            d = g + self.coef * (self.mean_grad - self.table[b])
-            for p, part in zip(self.params, d.split(self.sizes)):
-                p.grad.copy_(part.view_as(p))
-        self.mean_grad += (g - self.table[b]) / len(self.table)
-        self.table[b] = g
-        self.filled[b] = True
-        if loss is not None:
-            self._steps.append((b, weigh(loss.detach(), weight)))
+# %% ../nbs/03a_table.ipynb #101e220d
+@patch
+def begin_epoch(self: GradientTable, order: list[int]):
+    "τ from the last epoch's pairs (ℓ_b at its visit, ℓ_b one visit earlier); `order`: the batch of each step now."
+    now, before = self._loss_pairs()
+    f64 = dict(dtype=torch.float64)
+    self.losses = (torch.tensor(now, **f64), torch.tensor(before, **f64)) if len(now) >= 2 else None
+    self.tau_curr = tau_estimate(*self.losses).item() if self.losses is not None else math.nan
+    if math.isfinite(self.tau_curr) or (self.losses is not None and self.nonfinite_tau == "propagate"):
+        self.tau = (1 - self.alpha) * self.tau + self.alpha * self.tau_curr
+    self.order = list(order)
 
-    def variance_ratio(self, batches) -> float:
-        """Var(d)/Var(g) over `batches` of (x, y, w, b) — images of the table's batch b — at the current θ:
-        g = ∇ℓ(θ) on them, d = g + γτ(ā − a_b) (`variance_ratio`); NaN until every batch has an entry."""
-        if not bool(self.filled.all()):
-            return math.nan
-        self.model.train()
-        gs, ds = [], []
-        with running_stats_kept(self.model):
-            for x, y, w, b in batches:
-                loss = weigh(self.loss_fn(self.model(x), y), w)
-                grads = torch.autograd.grad(loss, self.params, allow_unused=True)
-                grads = [torch.zeros_like(p) if t is None else t for t, p in zip(grads, self.params)]
-                g = torch.cat([t.reshape(-1) for t in all_reduce_mean(grads)])
-                gs.append(g)
-                ds.append(g + self.coef * (self.mean_grad - self.table[b]))
-        return variance_ratio(torch.stack(gs), torch.stack(ds))
+# %% ../nbs/03a_table.ipynb #a48f8417
+@patch
+def correct(
+    self: GradientTable,
+    x=None,  # unused: the signature of `GradientCorrection.correct`
+    y=None,
+    loss: torch.Tensor | None = None,  # ℓ_b(θ), for τ's pairs
+    index: int | None = None,  # the step's index in the epoch (its batch: `order[index]`)
+    weight: float = 1.0,  # N ranks: this slice's share of the batch mean (13_distributed)
+):
+    "`.grad` g_b ← g_b + γτ(ā − a_b) once every batch has an entry; then ā ← ā + (g_b − a_b)/B, a_b ← g_b."
+    b = self.order[index]
+    for p in self.params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    g = torch.cat([p.grad.reshape(-1) for p in self.params])
+    if self.coef != 0 and bool(self.filled.all()):
+        d = g + self.coef * (self.mean_grad - self.table[b])
+        for p, part in zip(self.params, d.split(self.sizes)):
+            p.grad.copy_(part.view_as(p))
+    self.mean_grad += (g - self.table[b]) / len(self.table)
+    self.table[b] = g
+    self.filled[b] = True
+    if loss is not None:
+        self._steps.append((b, weigh(loss.detach(), weight)))
 
-    def state_dict(self) -> dict:
-        "Everything needed to resume: the table, ā, which entries exist, the stored losses, τ and this epoch's pairs."
-        return {
-            "table": self.table.clone(),
-            "mean_grad": self.mean_grad.clone(),
-            "filled": self.filled.clone(),
-            "stored": self.stored.clone(),
-            "tau": self.tau,
-            "tau_curr": self.tau_curr,
-            "losses": self.losses,
-            "steps": [(b, loss.detach().clone()) for b, loss in self._steps],
-            "order": self.order,
-        }
+# %% ../nbs/03a_table.ipynb #35bfb933
+@patch
+def state_dict(self: GradientTable) -> dict:
+    "Everything needed to resume: the table, ā, which entries exist, the stored losses, τ and this epoch's pairs."
+    return {
+        "table": self.table.clone(),
+        "mean_grad": self.mean_grad.clone(),
+        "filled": self.filled.clone(),
+        "stored": self.stored.clone(),
+        "tau": self.tau,
+        "tau_curr": self.tau_curr,
+        "losses": self.losses,
+        "steps": [(b, loss.detach().clone()) for b, loss in self._steps],
+        "order": self.order,
+    }
 
-    def load_state_dict(self, state: dict):
-        self.table.copy_(state["table"])
-        self.mean_grad.copy_(state["mean_grad"])
-        self.filled.copy_(state["filled"])
-        self.stored.copy_(state["stored"])
-        self.tau, self.tau_curr, self.losses, self.order = (
-            state["tau"],
-            state["tau_curr"],
-            state["losses"],
-            state["order"],
-        )
-        self._steps = [(b, loss.to(self.mean_grad.device)) for b, loss in state["steps"]]
+# %% ../nbs/03a_table.ipynb #7c772482
+@patch
+def load_state_dict(self: GradientTable, state: dict):
+    "Restore `state_dict()`."
+    self.table.copy_(state["table"])
+    self.mean_grad.copy_(state["mean_grad"])
+    self.filled.copy_(state["filled"])
+    self.stored.copy_(state["stored"])
+    self.tau, self.tau_curr, self.losses, self.order = state["tau"], state["tau_curr"], state["losses"], state["order"]
+    self._steps = [(b, loss.to(self.mean_grad.device)) for b, loss in state["steps"]]
+
+# %% ../nbs/03a_table.ipynb #b7e27f65
+@patch
+def variance_ratio(self: GradientTable, batches) -> float:
+    """Var(d)/Var(g) over `batches` of (x, y, w, b) — images of the table's batch b — at the current θ:
+    g = ∇ℓ(θ) on them, d = g + γτ(ā − a_b) (`variance_ratio`); NaN until every batch has an entry."""
+    if not bool(self.filled.all()):
+        return math.nan
+    self.model.train()
+    gs, ds = [], []
+    with running_stats_kept(self.model):
+        for x, y, w, b in batches:
+            loss = weigh(self.loss_fn(self.model(x), y), w)
+            grads = torch.autograd.grad(loss, self.params, allow_unused=True)
+            grads = [torch.zeros_like(p) if t is None else t for t, p in zip(grads, self.params)]
+            g = torch.cat([t.reshape(-1) for t in all_reduce_mean(grads)])
+            gs.append(g)
+            ds.append(g + self.coef * (self.mean_grad - self.table[b]))
+    return variance_ratio(torch.stack(gs), torch.stack(ds))
