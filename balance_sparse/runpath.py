@@ -61,24 +61,24 @@ def arm(self: RunPath) -> str:
     tag, ep = "" if self.recipe == "authors" else f"-{self.recipe}", "" if self.epochs is None else f"-e{self.epochs}"
     return f"{m}{self.method}-{self.init}-{'agc' if self.correction else 'base'}{corr}{tag}{ep}"
 
-# %% ../nbs/07a_runpath.ipynb #2d00939c
+# %% ../nbs/07a_runpath.ipynb #2ae6ba19
 @patch(as_prop=True)
 def variant(self: RunPath) -> tuple[str, str]:
     "(arm, density folder): what names a tuning study below the dataset."
     return self.arm, f"density{self.density}"
 
-
+# %% ../nbs/07a_runpath.ipynb #96f6cd2f
 @patch(as_prop=True)
 def rel(self: RunPath) -> str:
     "The folder below `runs_dir`: {dataset}/{arm}/density{d}/seed{s}."
     return "/".join((self.dataset, *self.variant, f"seed{self.seed}"))
 
-
+# %% ../nbs/07a_runpath.ipynb #88dd8e0d
 @patch
 def __str__(self: RunPath) -> str:
     return f"runs/{self.rel}"
 
-# %% ../nbs/07a_runpath.ipynb #b2c4beec
+# %% ../nbs/07a_runpath.ipynb #a4f893bb
 @patch(cls_method=True)
 def of(cls: RunPath, dataset: str, s: RunSettings, multiplier: int = 1, default_epochs: int | None = None) -> RunPath:
     "The folder the Makefile and `train.ipynb` give the run `s` of `dataset`."
@@ -89,19 +89,30 @@ def of(cls: RunPath, dataset: str, s: RunSettings, multiplier: int = 1, default_
         correction_until=s.correction_until or 1.0,
         gamma_schedule=s.gamma_schedule,
     )
-    return cls(
-        dataset, s.method, s.init, s.correction, s.density, s.seed, multiplier, recipe=s.recipe,
-        epochs=None if default_epochs is None or n == default_epochs else n, **(corr if s.correction else {}),
-    )
+    fields = dict(method=s.method, init=s.init, correction=s.correction, multiplier=multiplier, recipe=s.recipe)
+    fields |= dict(epochs=None if default_epochs is None or n == default_epochs else n)
+    return cls(dataset=dataset, density=s.density, seed=s.seed, **fields, **(corr if s.correction else {}))
 
-# %% ../nbs/07a_runpath.ipynb #91b57bb2
+# %% ../nbs/07a_runpath.ipynb #8dc79ab5
 def _number(text, kind=float):
     try:
         return kind(text)
     except (TypeError, ValueError):
         return None
 
+# %% ../nbs/07a_runpath.ipynb #b63b1a5b
+def _arm_fields(arm: re.Match) -> dict:
+    "The fields an arm's folder name carries (`_ARM`'s match)."
+    fields = dict(method=arm["method"], init=arm["init"], correction=arm["arm"] != "base")
+    fields |= dict(multiplier=int(arm["mult"] or 1), recipe=arm["recipe"] or "authors")
+    fields |= dict(epochs=int(arm["epochs"]) if arm["epochs"] else None)
+    if fields["correction"]:
+        fields |= dict(correction_mode=arm["mode"] or "faithful", stats_fraction=float(arm["sf"] or 1))
+        fields |= dict(correction_until=float(arm["until"] or 1))
+        fields |= dict(gamma_schedule="linear" if arm["linear"] else "constant")
+    return fields
 
+# %% ../nbs/07a_runpath.ipynb #704cf8cd
 @patch(cls_method=True)
 def parse(cls: RunPath, rel) -> RunPath:
     "The fields of `rel` (a run folder relative to `runs_dir`); `ValueError` when it is outside `LAYOUT`."
@@ -111,19 +122,9 @@ def parse(cls: RunPath, rel) -> RunPath:
     seed = re.fullmatch(r"seed(\d+)", parts[3]) if arm else None
     if not (arm and dens and seed and _number(dens[1]) is not None):
         raise ValueError(f"outside the sweep layout (runs_dir/{LAYOUT})")
-    corr = {} if arm["arm"] == "base" else dict(
-        correction_mode=arm["mode"] or "faithful",
-        stats_fraction=float(arm["sf"] or 1),
-        correction_until=float(arm["until"] or 1),
-        gamma_schedule="linear" if arm["linear"] else "constant",
-    )
-    return cls(
-        parts[0], arm["method"], arm["init"], arm["arm"] != "base", _number(dens[1]), int(seed[1]),
-        int(arm["mult"] or 1), recipe=arm["recipe"] or "authors",
-        epochs=int(arm["epochs"]) if arm["epochs"] else None, **corr,
-    )
+    return cls(dataset=parts[0], density=_number(dens[1]), seed=int(seed[1]), **_arm_fields(arm))
 
-
+# %% ../nbs/07a_runpath.ipynb #e709059b
 def multiplier_prefix(name: str) -> int | None:
     "The M of a folder name that begins `{M}x-`, else None."
     hit = _MULTIPLIER.match(name)
