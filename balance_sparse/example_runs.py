@@ -11,7 +11,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['write_run', 'example_runs', 'repeat_runs', 'final_metrics']
 
-# %% ../nbs/10a_example_runs.ipynb #6b303050
+# %% ../nbs/10a_example_runs.ipynb #fd8264e4
 def _metrics_rows(correction, density, val, test, flops_per_epoch, seconds, reached) -> pd.DataFrame:
     "metrics.csv of a hand-made run: one row per entry of `val`."
     n = len(val)
@@ -34,7 +34,7 @@ def _metrics_rows(correction, density, val, test, flops_per_epoch, seconds, reac
         }
     )
 
-
+# %% ../nbs/10a_example_runs.ipynb #c4bbefde
 def write_run(
     root,
     correction,
@@ -67,7 +67,7 @@ def write_run(
         )
     return d
 
-# %% ../nbs/10a_example_runs.ipynb #3af24c3d
+# %% ../nbs/10a_example_runs.ipynb #8006a22c
 def example_runs(root) -> dict[str, Path]:
     """The example `runs/` tree below `root` (digits, RigL, ERK, 4 epochs): density 0.1 with two seeds of each arm,
     density 0.5 with one of each, a failed and a still-running run, a folder that stopped before training, and a stray
@@ -88,7 +88,7 @@ def example_runs(root) -> dict[str, Path]:
     (early / "train.ipynb").write_text("{}")
     return dict(failed=failed, running=running, early=early)
 
-# %% ../nbs/10a_example_runs.ipynb #d5eb2d1b
+# %% ../nbs/10a_example_runs.ipynb #9003cc96
 def repeat_runs(root) -> dict[str, Path]:
     """Repeats, ad-hoc runs and other settings below `root` (1-epoch runs, lr 0.05): RigL-ERK at density 0.2, seeds 0
     and 1 of each arm, and beside them the folders named in the prose above, by name."""
@@ -111,7 +111,7 @@ def repeat_runs(root) -> dict[str, Path]:
         prune=write_run(rep, False, 0.2, 0, [0.5], [0.5], 20, [1.0], epochs=1, method="pruning", reached=1.0, lr=0.05),
     )
 
-# %% ../nbs/10a_example_runs.ipynb #b180a446
+# %% ../nbs/10a_example_runs.ipynb #1ec14b50
 def final_metrics(
     dataset, method, init, mult, density, corr, accs, flops=100.0, recipe="authors", model_name="wrn-22-2"
 ):
