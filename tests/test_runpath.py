@@ -2,6 +2,7 @@
 and is the folder `driver.default_run_dir` gave before RunPath owned the name."""
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +55,7 @@ def test_round_trip_over_every_arm():
         assert str(p) == _before(dataset, s, m, default) == default_run_dir(dataset, s, m, default)
         assert RunPath.parse(p.rel) == p, p.rel
         assert RunPath.parse(p.rel).rel == p.rel
+        assert p.variant == Path(str(p)).parts[2:4]  # what tune's study names slice from default_run_dir today
         seen.add(p.rel)
     assert len(seen) > 1000
 
