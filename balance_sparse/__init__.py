@@ -16,7 +16,8 @@ from .flops import correction_flops, epoch_train_flops  # nbs/06_flops.ipynb
 from .settings import RunSettings, settings_table, recipe_table, parse_bool  # nbs/07_settings.ipynb
 from .runs import RunFolder  # nbs/08_runs.ipynb
 from .train import fit, evaluate  # nbs/09_train.ipynb
-from .results import load_runs, results_table, epochs_to_accuracy  # nbs/10_results.ipynb
+from .collect import load_runs  # nbs/10b_collect.ipynb
+from .results import results_table, epochs_to_accuracy  # nbs/10d_results.ipynb
 from .evaluation import evaluate_run  # nbs/12_evaluation.ipynb
 
 __all__ = [

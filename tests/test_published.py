@@ -8,7 +8,10 @@ import pandas as pd, pytest
 from conftest import ROOT
 from test_figures import figures, outputs, md_rows, check_panels, check_pngs, check_results_csv, check_results_md
 from test_results_grouping import write_run
-from balance_sparse.results import load_published, load_runs, results_table, results_markdown, SPREAD_KINDS
+from balance_sparse.collect import load_runs
+from balance_sparse.published import load_published, SPREAD_KINDS
+from balance_sparse.report import results_markdown
+from balance_sparse.results import results_table
 
 CSV = ROOT / "balance_sparse" / "published.csv"
 PUB_COLUMN = "published test acc (%): Δ = ours − published, z"

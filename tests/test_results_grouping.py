@@ -248,7 +248,7 @@ def test_one_epoch_panels_have_readable_ticks(rendered):
 
 def test_the_same_run_twice_is_refused(tmp_path):
     "Two folder names for one density: load_runs (the notebook's first step) stops with one line naming both."
-    from balance_sparse.results import load_runs
+    from balance_sparse.collect import load_runs
 
     runs = tmp_path / "runs"
     for d in ("density0.2", "density0.20"):
