@@ -8,7 +8,8 @@ import difflib, json, math, os, re, socket, sys, time
 from pathlib import Path
 import pandas as pd
 from .settings import RunSettings, parse_bool, parse_whole, parse_optional, check_value
-from .driver import DRIVER_DEFAULTS, train_parameters, default_run_dir, train_run, preset_epochs
+from .driver import DRIVER_DEFAULTS, train_parameters, train_run, preset_epochs
+from .runpath import RunPath
 from .runs import read_json, pid_alive, proc_start
 
 # %% auto #0
@@ -140,9 +141,8 @@ def tune_parameters(params: dict) -> tuple[RunSettings, dict]:
 
 # %% ../nbs/16_tune.ipynb #cdf6d38c
 def _variant(dataset: str, s: RunSettings, multiplier: int = 1, default_epochs: int | None = None) -> tuple[str, str]:
-    "({method}-{init}-{agc|base}[…], density{d}) as in the run's ordinary folder name (`default_run_dir`)."
-    parts = Path(default_run_dir(dataset, s, multiplier, default_epochs)).parts  # runs, dataset, variant, density, seed
-    return parts[2], parts[3]
+    "({method}-{init}-{agc|base}[…], density{d}) as in the run's ordinary folder name (`RunPath`, its one owner)."
+    return RunPath.of(dataset, s, multiplier, default_epochs).variant
 
 # %% ../nbs/16_tune.ipynb #bc067088
 def study_name(dataset: str, s: RunSettings, multiplier: int = 1, default_epochs: int | None = None) -> str:
