@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 from .settings import RunSettings, SPEED_SETTINGS
-from .runs import RunFolder, read_json, write_json, data_fingerprint
+from .files import read_json, write_json, data_fingerprint
+from .runs import RunFolder
 from .masking import maskable_weights
 from .models import get_model
 from .loaders import TensorLoader, dataloader_pipeline

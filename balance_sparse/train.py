@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from .settings import RunSettings, parse_bool, check_value, _number, _optional
-from .runs import RunRecord, read_json, data_fingerprint
+from .files import read_json, data_fingerprint
+from .record import RunRecord
 from .masking import Masking
 from .rigl import UPDATE_METHODS, make_updater
 from .correction import GradientCorrection
@@ -630,7 +631,7 @@ def fit(
     mean=None,  # per-channel normalisation for uint8 images; default: train statistics
     std=None,
     wandb: bool = False,  # also log to Weights & Biases (honours WANDB_MODE)
-    progress: bool = True,  # a bar and a line per epoch; also on the terminal of papermill (`runs.Progress`)
+    progress: bool = True,  # a bar and a line per epoch; also on the terminal of papermill (`progress.Progress`)
     log_every: int = 50,  # steps between progress-bar updates (each one reads the loss: a sync)
     stop_after_steps: int | None = None,  # end this session after that many steps (resume later)
     config: dict | None = None,  # extra entries for config.json (dataset, model name, ...)
