@@ -24,10 +24,10 @@ from .batchnorm import bn_layers, probe_subset, recompute_bn
 # %% auto #0
 __all__ = ['BARE_STATE_DICT', 'load_weights', 'check_fits', 'weight_density', 'evaluate_run', 'main']
 
-# %% ../nbs/12_evaluation.ipynb #97fb0749
+# %% ../nbs/12_evaluation.ipynb #9d4eeb1d
 BARE_STATE_DICT = "model.pt"  # a bare `model.state_dict()` a user places in a run folder
 
-# %% ../nbs/12_evaluation.ipynb #45b6ab34
+# %% ../nbs/12_evaluation.ipynb #ac944eec
 def _read(path: Path, own: bool):
     "torch.load on the CPU; a file we did not write is read with weights_only=True."
     try:
@@ -36,7 +36,7 @@ def _read(path: Path, own: bool):
         why = (str(e).strip().splitlines() or [""])[0][:160]
         raise ValueError(f"{path} is unreadable ({type(e).__name__}: {why})") from None
 
-# %% ../nbs/12_evaluation.ipynb #fadd6113
+# %% ../nbs/12_evaluation.ipynb #646d4b0d
 def _as_state_dict(obj, path) -> tuple[dict, dict | None]:
     "(model state dict, training checkpoint or None) from what a .pt file holds."
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
@@ -48,7 +48,7 @@ def _as_state_dict(obj, path) -> tuple[dict, dict | None]:
         f"{type(obj).__name__}"
     )
 
-# %% ../nbs/12_evaluation.ipynb #233ccc05
+# %% ../nbs/12_evaluation.ipynb #e992d7ca
 def load_weights(run_dir, checkpoint=None) -> tuple[dict, Path, dict | None]:
     """(state dict, the file it came from, its training checkpoint or None for a bare state dict), looked up in the
     order above."""
@@ -79,11 +79,11 @@ def load_weights(run_dir, checkpoint=None) -> tuple[dict, Path, dict | None]:
         "dict), or pass checkpoint="
     )
 
-# %% ../nbs/12_evaluation.ipynb #d1800688
+# %% ../nbs/12_evaluation.ipynb #aff5fcaa
 def _few(items, n=3) -> str:
     return ", ".join(map(str, items[:n])) + (", …" if len(items) > n else "")
 
-# %% ../nbs/12_evaluation.ipynb #803d3ced
+# %% ../nbs/12_evaluation.ipynb #9a1e2d17
 def check_fits(model: nn.Module, state: dict, path, what: str):
     """Refuse, in one line, a state dict whose classes, keys or shapes do not fit `model` (`what` names the model and
     where)."""
@@ -112,7 +112,7 @@ def check_fits(model: nn.Module, state: dict, path, what: str):
     if parts:
         raise ValueError(f"{path} does not fit {what}: {'; '.join(parts)}")
 
-# %% ../nbs/12_evaluation.ipynb #f670c02f
+# %% ../nbs/12_evaluation.ipynb #68fec5f5
 def _check_settings(ck: dict | None, path, config: dict, config_path):
     "Refuse a training checkpoint whose stored settings disagree with config.json (speed settings aside)."
     saved = (ck or {}).get("settings") or {}
@@ -129,7 +129,7 @@ def weight_density(model: nn.Module) -> tuple[dict[str, float], float]:
     nnz = {n: int(torch.count_nonzero(w)) for n, w in ws.items()}
     return {n: nnz[n] / ws[n].numel() for n in ws}, sum(nnz.values()) / sum(w.numel() for w in ws.values())
 
-# %% ../nbs/12_evaluation.ipynb #7e5d17d8
+# %% ../nbs/12_evaluation.ipynb #c18a5c71
 def _config(run: RunFolder) -> dict:
     if not run.config.is_file():
         raise ValueError(
@@ -148,11 +148,11 @@ def _config(run: RunFolder) -> dict:
         )
     return config
 
-# %% ../nbs/12_evaluation.ipynb #128af857
+# %% ../nbs/12_evaluation.ipynb #b3a07b46
 def _flops(f) -> str:
     return f"{f / 1e9:.3f} GFLOPs" if f >= 1e9 else f"{f / 1e6:.2f} MFLOPs"
 
-# %% ../nbs/12_evaluation.ipynb #e38a155d
+# %% ../nbs/12_evaluation.ipynb #132a3087
 def _summary(r: dict) -> str:
     recorded = (
         f" (recorded in training: {100 * r['recorded_test_acc']:.2f} %)" if r["recorded_test_acc"] is not None else ""
@@ -169,7 +169,7 @@ def _summary(r: dict) -> str:
     width = max(map(len, r["layer_density"]))
     return "\n".join(lines + [f"  {n:<{width}}  {d:.4f}" for n, d in r["layer_density"].items()])
 
-# %% ../nbs/12_evaluation.ipynb #b5705da4
+# %% ../nbs/12_evaluation.ipynb #274c3f65
 def _load_model(run: RunFolder, config: dict, s: RunSettings, state: dict, path, device):
     """(model, device, dtype): the run's model (config.json's name; Small-Dense narrowed) checked against and holding
     `state`, on `device` in the run's layout."""
@@ -184,7 +184,7 @@ def _load_model(run: RunFolder, config: dict, s: RunSettings, state: dict, path,
     model.to(dtype).load_state_dict(state)
     return model.to(device, memory_format=memory_format(s.channels_last)), device, dtype
 
-# %% ../nbs/12_evaluation.ipynb #d57d492d
+# %% ../nbs/12_evaluation.ipynb #93db98ee
 def _test_data(run: RunFolder, config: dict, s: RunSettings, data_dir):
     """(splits, mean, std): the run's dataset from `data_dir`, refused when its test split is not the one the run was
     tested on; the normalisation the run recorded."""
@@ -202,7 +202,7 @@ def _test_data(run: RunFolder, config: dict, s: RunSettings, data_dir):
     mean, std = config.get("mean", mean), config.get("std", std)  # as recorded by the run
     return splits, mean, std
 
-# %% ../nbs/12_evaluation.ipynb #7c5ca1da
+# %% ../nbs/12_evaluation.ipynb #8b5636ed
 def _loader_factory(s: RunSettings, mean, std, device):
     "`make(x, y)`: an unaugmented loader of the run's kind (`loader`), normalised as the run was."
 
@@ -215,7 +215,7 @@ def _loader_factory(s: RunSettings, mean, std, device):
 
     return make
 
-# %% ../nbs/12_evaluation.ipynb #c60095fc
+# %% ../nbs/12_evaluation.ipynb #120410f6
 def evaluate_run(
     run_dir,  # a run folder: config.json plus checkpoint.pt / checkpoint.prev.pt or a bare model.pt
     data_dir="data",  # where the dataset lives (as the run's data_dir)
