@@ -9,23 +9,25 @@ from pathlib import Path
 import torch
 from torch import nn
 from .settings import RunSettings, SPEED_SETTINGS
-from .runs import RunFolder, read_json, write_json, data_fingerprint
+from .files import read_json, write_json, data_fingerprint
+from .runs import RunFolder
 from .masking import maskable_weights
 from .models import get_model
 from .loaders import TensorLoader, dataloader_pipeline
 from .driver import load_run_data, build_model
 from .datasets import DataNotFoundError
 from .flops import dense_flops, sparse_flops
-from .train import evaluate, resolve_device
+from .train import evaluate
+from .device import memory_format, resolve_device
 from .batchnorm import bn_layers, probe_subset, recompute_bn
 
 # %% auto #0
 __all__ = ['BARE_STATE_DICT', 'load_weights', 'check_fits', 'weight_density', 'evaluate_run', 'main']
 
-# %% ../nbs/12_evaluation.ipynb #5c9a827d
+# %% ../nbs/12_evaluation.ipynb #9d4eeb1d
 BARE_STATE_DICT = "model.pt"  # a bare `model.state_dict()` a user places in a run folder
 
-
+# %% ../nbs/12_evaluation.ipynb #ac944eec
 def _read(path: Path, own: bool):
     "torch.load on the CPU; a file we did not write is read with weights_only=True."
     try:
@@ -34,7 +36,7 @@ def _read(path: Path, own: bool):
         why = (str(e).strip().splitlines() or [""])[0][:160]
         raise ValueError(f"{path} is unreadable ({type(e).__name__}: {why})") from None
 
-
+# %% ../nbs/12_evaluation.ipynb #646d4b0d
 def _as_state_dict(obj, path) -> tuple[dict, dict | None]:
     "(model state dict, training checkpoint or None) from what a .pt file holds."
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
@@ -46,7 +48,7 @@ def _as_state_dict(obj, path) -> tuple[dict, dict | None]:
         f"{type(obj).__name__}"
     )
 
-
+# %% ../nbs/12_evaluation.ipynb #e992d7ca
 def load_weights(run_dir, checkpoint=None) -> tuple[dict, Path, dict | None]:
     """(state dict, the file it came from, its training checkpoint or None for a bare state dict), looked up in the
     order above."""
@@ -77,11 +79,11 @@ def load_weights(run_dir, checkpoint=None) -> tuple[dict, Path, dict | None]:
         "dict), or pass checkpoint="
     )
 
-# %% ../nbs/12_evaluation.ipynb #94b4b5d6
+# %% ../nbs/12_evaluation.ipynb #aff5fcaa
 def _few(items, n=3) -> str:
     return ", ".join(map(str, items[:n])) + (", …" if len(items) > n else "")
 
-
+# %% ../nbs/12_evaluation.ipynb #9a1e2d17
 def check_fits(model: nn.Module, state: dict, path, what: str):
     """Refuse, in one line, a state dict whose classes, keys or shapes do not fit `model` (`what` names the model and
     where)."""
@@ -110,7 +112,7 @@ def check_fits(model: nn.Module, state: dict, path, what: str):
     if parts:
         raise ValueError(f"{path} does not fit {what}: {'; '.join(parts)}")
 
-
+# %% ../nbs/12_evaluation.ipynb #68fec5f5
 def _check_settings(ck: dict | None, path, config: dict, config_path):
     "Refuse a training checkpoint whose stored settings disagree with config.json (speed settings aside)."
     saved = (ck or {}).get("settings") or {}
@@ -127,7 +129,7 @@ def weight_density(model: nn.Module) -> tuple[dict[str, float], float]:
     nnz = {n: int(torch.count_nonzero(w)) for n, w in ws.items()}
     return {n: nnz[n] / ws[n].numel() for n in ws}, sum(nnz.values()) / sum(w.numel() for w in ws.values())
 
-# %% ../nbs/12_evaluation.ipynb #7c4abf1a
+# %% ../nbs/12_evaluation.ipynb #c18a5c71
 def _config(run: RunFolder) -> dict:
     if not run.config.is_file():
         raise ValueError(
@@ -146,11 +148,11 @@ def _config(run: RunFolder) -> dict:
         )
     return config
 
-
+# %% ../nbs/12_evaluation.ipynb #b3a07b46
 def _flops(f) -> str:
     return f"{f / 1e9:.3f} GFLOPs" if f >= 1e9 else f"{f / 1e6:.2f} MFLOPs"
 
-
+# %% ../nbs/12_evaluation.ipynb #132a3087
 def _summary(r: dict) -> str:
     recorded = (
         f" (recorded in training: {100 * r['recorded_test_acc']:.2f} %)" if r["recorded_test_acc"] is not None else ""
@@ -167,7 +169,53 @@ def _summary(r: dict) -> str:
     width = max(map(len, r["layer_density"]))
     return "\n".join(lines + [f"  {n:<{width}}  {d:.4f}" for n, d in r["layer_density"].items()])
 
+# %% ../nbs/12_evaluation.ipynb #274c3f65
+def _load_model(run: RunFolder, config: dict, s: RunSettings, state: dict, path, device):
+    """(model, device, dtype): the run's model (config.json's name; Small-Dense narrowed) checked against and holding
+    `state`, on `device` in the run's layout."""
+    model_name, num_classes = config["model_name"], config["num_classes"]
+    try:
+        model = build_model(model_name, num_classes, s)  # Small-Dense: the narrowed network
+    except ValueError as e:
+        raise ValueError(f"{run.config}: {e}") from None
+    check_fits(model, state, path, f"{model_name} named in {run.config}")
+    device = resolve_device(device)
+    dtype = next((v.dtype for v in state.values() if v.is_floating_point()), torch.float32)  # float64 runs stay float64
+    model.to(dtype).load_state_dict(state)
+    return model.to(device, memory_format=memory_format(s.channels_last)), device, dtype
 
+# %% ../nbs/12_evaluation.ipynb #93db98ee
+def _test_data(run: RunFolder, config: dict, s: RunSettings, data_dir):
+    """(splits, mean, std): the run's dataset from `data_dir`, refused when its test split is not the one the run was
+    tested on; the normalisation the run recorded."""
+    dataset, num_classes = config["dataset"], config["num_classes"]
+    splits, mean, std = load_run_data(dataset, data_dir, s)
+    x, y = splits.test
+    if splits.num_classes != num_classes:
+        raise ValueError(f"{run.config} says num_classes {num_classes} but {dataset} has {splits.num_classes} classes")
+    recorded = (config.get("data") or {}).get("test")
+    if recorded is not None and recorded != data_fingerprint(x, y):
+        raise ValueError(
+            f"the {dataset} test split in {data_dir} is not the one {run.path} was tested on (fingerprint "
+            f"{data_fingerprint(x, y)}, {run.config} records {recorded}): pass the data_dir the run used"
+        )
+    mean, std = config.get("mean", mean), config.get("std", std)  # as recorded by the run
+    return splits, mean, std
+
+# %% ../nbs/12_evaluation.ipynb #8b5636ed
+def _loader_factory(s: RunSettings, mean, std, device):
+    "`make(x, y)`: an unaugmented loader of the run's kind (`loader`), normalised as the run was."
+
+    def make(x, y):
+        if s.loader == "dataloader":
+            return dataloader_pipeline(
+                x, y, s.batch_size, mean=mean, std=std, device=device, num_workers=s.num_workers or 0
+            )
+        return TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device)
+
+    return make
+
+# %% ../nbs/12_evaluation.ipynb #120410f6
 def evaluate_run(
     run_dir,  # a run folder: config.json plus checkpoint.pt / checkpoint.prev.pt or a bare model.pt
     data_dir="data",  # where the dataset lives (as the run's data_dir)
@@ -186,40 +234,12 @@ def evaluate_run(
     config = _config(run)
     state, path, ck = load_weights(run.path, checkpoint)
     _check_settings(ck, path, config, run.config)
-    dataset, model_name, num_classes = config["dataset"], config["model_name"], config["num_classes"]
     s = RunSettings(**{k: config[k] for k in RunSettings.names() if k in config})
-    try:
-        model = build_model(model_name, num_classes, s)  # Small-Dense: the narrowed network
-    except ValueError as e:
-        raise ValueError(f"{run.config}: {e}") from None
-    check_fits(model, state, path, f"{model_name} named in {run.config}")
-    device = resolve_device(device)
-    dtype = next((v.dtype for v in state.values() if v.is_floating_point()), torch.float32)  # float64 runs stay float64
-    memory_format = torch.channels_last if s.channels_last else torch.preserve_format
-    model.to(dtype).load_state_dict(state)
-    model = model.to(device, memory_format=memory_format)
-
-    splits, mean, std = load_run_data(dataset, data_dir, s)
-    x, y = splits.test
-    if splits.num_classes != num_classes:
-        raise ValueError(f"{run.config} says num_classes {num_classes} but {dataset} has {splits.num_classes} classes")
-    recorded = (config.get("data") or {}).get("test")
-    if recorded is not None and recorded != data_fingerprint(x, y):
-        raise ValueError(
-            f"the {dataset} test split in {data_dir} is not the one {run.path} was tested on (fingerprint "
-            f"{data_fingerprint(x, y)}, {run.config} records {recorded}): pass the data_dir the run used"
-        )
-    mean, std = config.get("mean", mean), config.get("std", std)  # as recorded by the run
-
-    def make(x, y):
-        if s.loader == "dataloader":
-            return dataloader_pipeline(
-                x, y, s.batch_size, mean=mean, std=std, device=device, num_workers=s.num_workers or 0
-            )
-        return TensorLoader(x, y, s.batch_size, mean=mean, std=std, device=device)
-
+    model, device, dtype = _load_model(run, config, s, state, path, device)
+    splits, mean, std = _test_data(run, config, s, data_dir)
+    (x, y), make = splits.test, _loader_factory(s, mean, std, device)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if s.amp else contextlib.nullcontext
-    prepare = lambda b: b.to(dtype=dtype, memory_format=memory_format)
+    prepare = lambda b: b.to(dtype=dtype, memory_format=memory_format(s.channels_last))
     if bn_stats == "clean" and bn_layers(model):  # the batches fit's BatchNormCheck uses: the same statistics
         idx = probe_subset(len(splits.train[1]), s.bn_batches * s.batch_size, s.seed)
         recompute_bn(model, [(prepare(xb), yb) for xb, yb in make(*(t[idx] for t in splits.train))], autocast)
@@ -232,8 +252,8 @@ def evaluate_run(
         "run_dir": str(run.path),
         "checkpoint": str(path),
         "epoch": ck.get("epoch") if ck else None,
-        "dataset": dataset,
-        "model_name": model_name,
+        "dataset": config["dataset"],
+        "model_name": config["model_name"],
         "n_test": len(y),
         "device": str(device),
         "test_loss": test_loss,

@@ -127,6 +127,7 @@ def test_a_full_disk_ends_with_one_line_and_the_run_resumes_exactly(tmp_path, mo
     import errno, torch
     from balance_sparse import fit, wrn
     import balance_sparse.runs as runs
+    import balance_sparse.files as files
 
     x = torch.randint(0, 256, (75, 3, 8, 8), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
     y = (x.float().mean((1, 2, 3)) > 127.5).long()
@@ -152,6 +153,7 @@ def test_a_full_disk_ends_with_one_line_and_the_run_resumes_exactly(tmp_path, mo
 
     monkeypatch.setattr(runs.torch, "save", full_disk)
     monkeypatch.setattr(runs, "atomic_write", no_new_files)
+    monkeypatch.setattr(files, "atomic_write", no_new_files)  # write_json's
     run_dir = tmp_path / "run"
     with pytest.raises(runs.RunWriteError) as e:
         fit(net(), (x, y), (x[:20], y[:20]), run_dir=run_dir, **kw)
