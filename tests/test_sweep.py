@@ -4,7 +4,8 @@
 import json, os, re, shlex, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from balance_sparse.runs import RunFolder, write_json
+from balance_sparse.runs import RunFolder
+from balance_sparse.files import write_json
 from conftest import ctrl_c_default
 
 ROOT = Path(__file__).resolve().parents[1]
