@@ -122,7 +122,7 @@ INIT ?= ERK
 EPOCHS ?=
 ## DATA_DIR: the folder CIFAR is in (downloaded there when missing and the network allows); make eval too
 DATA_DIR ?= data
-# the correction's cost (README, "A cheaper correction"): CORRECTION_MODE=faithful (default) | same_batches | replay;
+# the correction's cost (docs/settings.md, "The correction's cost"): CORRECTION_MODE=faithful (default) | same_batches | replay;
 # STATS_FRACTION=0.25 computes ū and τ from a quarter of the batches (approximate). Corrected runs only; folders get
 # -replay / -same_batches / -sf0.25 after "agc"
 ## CORRECTION_MODE: faithful, same_batches or replay; empty: faithful (corrected runs only)
