@@ -11,7 +11,7 @@ __all__ = ['DATASET_NAMES', 'NO_MASK_METHODS', 'NUM_CLASSES', 'DIFF_STYLE', 'POI
            'accuracy_figure', 'draw_seed_points', 'flops_points', 'draw_flops_points', 'draw_published_lines',
            'flops_figure', 'tau_figure', 'lr_grid_figure', 'grid_best_rows']
 
-# %% ../nbs/17_plots.ipynb #2662ec9b
+# %% ../nbs/17_plots.ipynb #4cdb4345
 import json
 from pathlib import Path
 
@@ -22,19 +22,19 @@ from matplotlib.collections import PathCollection
 from matplotlib.lines import Line2D
 from matplotlib.ticker import EngFormatter, FixedFormatter, MaxNLocator, NullFormatter
 
-# %% ../nbs/17_plots.ipynb #3fb7c8cd
+# %% ../nbs/17_plots.ipynb #ce292a48
 from .results import CI_LEVEL, MIN_PAIRS_CI, MIN_SEEDS, published_for, final_rows, matrix_order
 from .results import method_name, init_name
 from .models import get_model
 from .masking import erk_densities
 
-# %% ../nbs/17_plots.ipynb #8f095094
+# %% ../nbs/17_plots.ipynb #d4e05ffc
 def _finite(xy) -> bool:
     "Whether the points `xy` (an (n, 2) array) hold one finite point at least."
     xy = np.asarray(xy, float)
     return xy.size > 0 and bool(np.isfinite(xy).all(axis=-1).any())
 
-# %% ../nbs/17_plots.ipynb #4aba4d5e
+# %% ../nbs/17_plots.ipynb #f57bbfbd
 def has_data(ax) -> bool:
     "Whether `ax` draws data: a line with a finite point, a scatter with a finite point, a band, a bar or an image."
     return (
@@ -47,12 +47,12 @@ def has_data(ax) -> bool:
         )
     )
 
-# %% ../nbs/17_plots.ipynb #d6a3bd5d
+# %% ../nbs/17_plots.ipynb #87148640
 def is_message(ax) -> bool:
     "Whether `ax` is a placeholder saying why there is nothing to draw: its axes off, a text in it."
     return not ax.axison and len(ax.texts) > 0
 
-# %% ../nbs/17_plots.ipynb #bb0abacd
+# %% ../nbs/17_plots.ipynb #37939f06
 def tick_labels(ax, which: str) -> list:
     "The tick labels drawn on the x or y axis of `ax` (major and minor, non-empty, inside the panel), in drawing order."
     box, i = ax.get_window_extent(), 0 if which == "x" else 1
@@ -63,13 +63,13 @@ def tick_labels(ax, which: str) -> list:
     ]
     return sorted((t for t in drawn if lo - 1 <= mid(t) <= hi + 1), key=mid)
 
-# %% ../nbs/17_plots.ipynb #5a7ea5bd
+# %% ../nbs/17_plots.ipynb #b81ca70a
 def ticks_overlap(ax, which: str) -> bool:
     "Whether two neighbouring tick labels of that axis overlap (e.g. '0.9450.9600.975' under a 1-epoch panel)."
     b = [t.get_window_extent() for t in tick_labels(ax, which)]
     return any((p.x1 > q.x0 + 0.5) if which == "x" else (p.y1 > q.y0 + 0.5) for p, q in zip(b, b[1:]))
 
-# %% ../nbs/17_plots.ipynb #9320f4e1
+# %% ../nbs/17_plots.ipynb #187727eb
 def readable_ticks(fig):
     "Thin the ticks of every axis whose labels overlap: minor labels off, then fewer major ticks (a number axis only)."
     fig.draw_without_rendering()
@@ -89,7 +89,7 @@ def readable_ticks(fig):
                 fix()
                 fig.draw_without_rendering()
 
-# %% ../nbs/17_plots.ipynb #bcf5caf3
+# %% ../nbs/17_plots.ipynb #34f16eb5
 def panel_record(ax) -> dict:
     "One panel's entry in figures.json: title, whether it draws data or a message, its tick labels, any overlap."
     return {
@@ -100,7 +100,7 @@ def panel_record(ax) -> dict:
         "ticks_overlap": ticks_overlap(ax, "x") or ticks_overlap(ax, "y"),
     }
 
-# %% ../nbs/17_plots.ipynb #f4ebd772
+# %% ../nbs/17_plots.ipynb #0ea60af9
 def save_figure(fig, name: str, out_dir, panels: dict, published: list | None = None) -> None:
     """Drop the panels of `fig` without data (with a warning), thin its ticks, save it as `out_dir/name`, record its
     panels and the published numbers it drew (`published`, then emptied) in `panels[name]` and `out_dir/figures.json`,
@@ -126,7 +126,7 @@ def save_figure(fig, name: str, out_dir, panels: dict, published: list | None = 
     plt.close(fig)
     print(f"saved {out_dir / name} ({len(fig.axes)} panels): {title.replace(chr(10), ' / ')}")
 
-# %% ../nbs/17_plots.ipynb #ca187f91
+# %% ../nbs/17_plots.ipynb #414d9353
 def placeholder_figure(title: str, message: str):
     "A figure that says why there is nothing to draw (so every PNG exists and tells the reader what is missing)."
     fig, ax = plt.subplots(figsize=(7, 2.5))
@@ -135,15 +135,15 @@ def placeholder_figure(title: str, message: str):
     ax.set_title(title)
     return fig
 
-# %% ../nbs/17_plots.ipynb #b1673590
+# %% ../nbs/17_plots.ipynb #c01c0f63
 DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "digits": "digits (scikit-learn 8×8)"}
 
-# %% ../nbs/17_plots.ipynb #2033ef13
+# %% ../nbs/17_plots.ipynb #92db3372
 def source_name(dataset, model_name, preset=None) -> str:
     "The data and model the runs were trained on, as titles show it, e.g. 'digits (scikit-learn 8×8) demo · wrn-10-1'."
     return f"{DATASET_NAMES.get(dataset, dataset)}{' ' + preset if isinstance(preset, str) else ''} · {model_name}"
 
-# %% ../nbs/17_plots.ipynb #8691b15b
+# %% ../nbs/17_plots.ipynb #7fdf7314
 def seeds_note(df) -> str:
     "How many seeds each curve (source × run × density) of the metrics `df` averages, and what that means."
     n = df.groupby(["source", "run", "dens"]).run_dir.nunique()
@@ -154,13 +154,13 @@ def seeds_note(df) -> str:
         "; curves with n=1 have no band and are not a result" if lo < MIN_SEEDS else ""
     )
 
-# %% ../nbs/17_plots.ipynb #8f5c9808
+# %% ../nbs/17_plots.ipynb #98d6586b
 def arm_n(df) -> str:
     "Seeds per arm among the runs in `df`, e.g. 'n = 2 baseline / 2 corrected'."
     n = df.groupby("side").run_dir.nunique()
     return f"n = {n.get('baseline', 0)} baseline / {n.get('+ correction', 0)} corrected"
 
-# %% ../nbs/17_plots.ipynb #d337b38a
+# %% ../nbs/17_plots.ipynb #f73cd596
 def run_legend(fig, runs, palette: dict, markers: dict | None = None, extra=()):
     "One legend entry per run kind (variant × side) in its `palette` colour, right of the figure; then `extra` handles."
     fig.legend(
@@ -172,25 +172,25 @@ def run_legend(fig, runs, palette: dict, markers: dict | None = None, extra=()):
         frameon=False,
     )
 
-# %% ../nbs/17_plots.ipynb #cb12c8a2
+# %% ../nbs/17_plots.ipynb #0b91f502
 def published_styles(published) -> tuple[dict, dict]:
     "One marker and one line style per source of the `published` table, in its order: (markers, line styles)."
     keys = dict.fromkeys(published.source_key)
     return dict(zip(keys, "D*PXv^")), dict(zip(keys, ["--", ":", "-.", (0, (5, 1, 1, 1))]))
 
-# %% ../nbs/17_plots.ipynb #5d838d0a
+# %% ../nbs/17_plots.ipynb #cd293caa
 def pub_name(p) -> str:
     "A published number's source as the figures label it: 'Sundar & Dwaraknath 2021', † when not checked."
     return p.source_short + ("†" if p.checked.startswith("not checked") else "")
 
-# %% ../nbs/17_plots.ipynb #dfc3c915
+# %% ../nbs/17_plots.ipynb #b1852a86
 def pub_record(p, kind: str) -> dict:
     "What figures.json says of a published number drawn in a figure (`kind`: 'marker' or 'line')."
     return dict(
         source_key=p.source_key, method=p.method, init=p.init, density=p.density, epochs=p.epochs, value=p.value
     ) | dict(spread=None if np.isnan(p.spread) else p.spread, spread_kind=p.spread_kind, drawn_as=kind)
 
-# %% ../nbs/17_plots.ipynb #2d0b6f27
+# %% ../nbs/17_plots.ipynb #b6247a99
 def pub_handles(published, keys, kind: str) -> list:
     "Legend entries for the published sources drawn (`keys`; `kind`: 'marker' or 'line'), a † note if one is unchecked."
     markers, lines = published_styles(published)
@@ -208,7 +208,7 @@ def pub_handles(published, keys, kind: str) -> list:
         for k in dict.fromkeys(keys)
     ] + ([Line2D([], [], color="none", label="†: not checked against its source")] if set(keys) & unchecked else [])
 
-# %% ../nbs/17_plots.ipynb #f4aa48d3
+# %% ../nbs/17_plots.ipynb #46d388bd
 def compute_figure(metrics, panel_keys, palette: dict, markers: dict, multi_source: bool):
     "Test accuracy (%) vs cumulative training FLOPs and seconds, one line per run, one row per (source, density)."
     fig, axes = plt.subplots(
@@ -234,11 +234,13 @@ def compute_figure(metrics, panel_keys, palette: dict, markers: dict, multi_sour
                 ax.xaxis.set_major_formatter(EngFormatter())  # 200 G = 2e11
     return fig
 
-# %% ../nbs/17_plots.ipynb #4cd28396
+# %% ../nbs/17_plots.ipynb #cc8ae17a
 NO_MASK_METHODS = ("dense", "small_dense")  # trained without masks: no layer-wise densities
+
+# %% ../nbs/17_plots.ipynb #737af97c
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "digits": 10}  # runs written before config.json had num_classes
 
-# %% ../nbs/17_plots.ipynb #611d821e
+# %% ../nbs/17_plots.ipynb #fc7e5648
 def layer_density_rows(metrics) -> pd.DataFrame:
     "Each masked layer's density per model × init × overall density of the runs in `metrics` (masked runs only)."
     rows = []
@@ -263,7 +265,7 @@ def layer_density_rows(metrics) -> pd.DataFrame:
                 )
     return pd.DataFrame(rows)
 
-# %% ../nbs/17_plots.ipynb #91fe2a05
+# %% ../nbs/17_plots.ipynb #9e69c532
 def layer_densities_figure(ld):
     "Bars of each masked layer's density (`layer_density_rows`), one panel per model × init, dotted: overall density."
     import seaborn as sns
@@ -289,7 +291,7 @@ def layer_densities_figure(ld):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/17_plots.ipynb #996bd4ee
+# %% ../nbs/17_plots.ipynb #773cfa11
 def draw_trials(ax, s, vmin: float, vmax: float) -> None:
     "One arm's trials `s` (prune_rate, interval, acc_%, value) on `ax`: a contour where possible, points, a star: best."
     if len(s) >= 3 and s.prune_rate.nunique() > 1 and s.interval.nunique() > 1:
@@ -309,7 +311,7 @@ def draw_trials(ax, s, vmin: float, vmax: float) -> None:
     ax.set_xlabel("α (initial drop fraction)")
     ax.set_ylabel("ΔT (steps)")
 
-# %% ../nbs/17_plots.ipynb #6f4c4120
+# %% ../nbs/17_plots.ipynb #ec61e46d
 def tuning_figure(g, ds, init_label: str):
     "The (α, ΔT) search of one dataset × init (trials `g`): a row per density, baseline and corrected on one scale."
     dens = sorted(g.density.unique())
@@ -335,7 +337,7 @@ def tuning_figure(g, ds, init_label: str):
     fig.suptitle(f"(α, ΔT) search on {ds}, {init_label}: mean best validation accuracy per trial", y=1.01)
     return fig
 
-# %% ../nbs/17_plots.ipynb #c002c622
+# %% ../nbs/17_plots.ipynb #fa15269c
 def draw_accuracy(ax, sub, col: str, runs, palette: dict) -> None:
     "Mean ± 1 sd over seeds of accuracy `col` per epoch, one line per run kind of `sub` (in the order of `runs`)."
     import seaborn as sns
@@ -354,7 +356,7 @@ def draw_accuracy(ax, sub, col: str, runs, palette: dict) -> None:
     )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
-# %% ../nbs/17_plots.ipynb #f24b175f
+# %% ../nbs/17_plots.ipynb #d75896c2
 def draw_published_points(ax, sub, published, palette: dict, drawn: list) -> list:
     """The published means of the panel's baseline settings as markers ± their spread just right of the last epoch,
     in the colour of the run they belong beside; notes them in `drawn` (figures.json); returns the sources drawn."""
@@ -372,10 +374,10 @@ def draw_published_points(ax, sub, published, palette: dict, drawn: list) -> lis
             k += 1
     return keys
 
-# %% ../nbs/17_plots.ipynb #0e60079f
+# %% ../nbs/17_plots.ipynb #354dda94
 DIFF_STYLE = {"val_acc": ("--", "validation"), "test_acc": ("-", "test")}  # the paired difference's line per split
 
-# %% ../nbs/17_plots.ipynb #55d6127e
+# %% ../nbs/17_plots.ipynb #f8ff215f
 def paired_title(dens: str, cv) -> str:
     "A paired-difference panel's title: the pairs it averages and what they allow (no spread, no interval, a band)."
     lo, hi = int(cv.n.min()), int(cv.n.max())
@@ -390,7 +392,7 @@ def paired_title(dens: str, cv) -> str:
     unpaired = sorted({part for note in cv.note for part in str(note).split("; ") if "only, not paired" in part})
     return f"{dens} · paired, same seed\n{n_txt}{why}" + "".join(f"\n{u}" for u in unpaired)
 
-# %% ../nbs/17_plots.ipynb #63b0c401
+# %% ../nbs/17_plots.ipynb #49b83662
 def draw_paired_difference(ax, cv, dens: str, palette: dict) -> bool:
     """The paired difference per epoch (corrected − baseline of the same seed, pp) of the curves `cv` of one panel,
     solid: test, dashed: validation, with its bootstrap band where there is one; whether a band was drawn."""
@@ -415,7 +417,7 @@ def draw_paired_difference(ax, cv, dens: str, palette: dict) -> bool:
     ax.set_title(paired_title(dens, cv), fontsize=9)
     return drew_band
 
-# %% ../nbs/17_plots.ipynb #36805aa6
+# %% ../nbs/17_plots.ipynb #be0d9880
 def accuracy_figure(metrics, curves, panel_keys, runs, palette: dict, published, drawn: list, multi_source: bool):
     """Validation and test accuracy vs epoch and the paired difference below them, a column per (source, density);
     (the figure, the published sources drawn, whether a bootstrap band was drawn)."""
@@ -439,7 +441,7 @@ def accuracy_figure(metrics, curves, panel_keys, runs, palette: dict, published,
         axes[2, j].set_ylabel("corrected − baseline (pp)" if j == 0 and not cv.empty else "")
     return fig, pub_keys, drew_band
 
-# %% ../nbs/17_plots.ipynb #2a2fd6d7
+# %% ../nbs/17_plots.ipynb #2d82b19a
 def draw_seed_points(ax, p, xs, col: str, last_col: str, palette: dict) -> bool:
     "Each run of `p` at its `col` to A* (× at `last_col`: never reached), per x in `xs`; whether a mean ± sd was drawn."
     drew_sd = False
@@ -457,13 +459,13 @@ def draw_seed_points(ax, p, xs, col: str, last_col: str, palette: dict) -> bool:
                 drew_sd = True
     return drew_sd
 
-# %% ../nbs/17_plots.ipynb #0bc08f8f
+# %% ../nbs/17_plots.ipynb #cbbb8fd0
 POINT_KEY = [
     *("dataset", "model_name", "source", "recipe", "method", "init", "multiplier", "epochs", "density"),
     *("correction", "correction_variant", "other_settings"),
 ]  # a point: runs that differ in their seed alone
 
-# %% ../nbs/17_plots.ipynb #cc02840c
+# %% ../nbs/17_plots.ipynb #599c0cea
 def flops_points(metrics) -> pd.DataFrame:
     "One point per setting of `metrics`: n, mean ± sd of final test accuracy (%) and training FLOPs, its family."
     pts = (
@@ -495,10 +497,10 @@ def flops_points(metrics) -> pd.DataFrame:
     ]
     return pts
 
-# %% ../nbs/17_plots.ipynb #5a968764
+# %% ../nbs/17_plots.ipynb #22c7d796
 MULT_MARKERS = {1: "o", 2: "s", 3: "^"}  # the training length's marker; any other: "D"
 
-# %% ../nbs/17_plots.ipynb #c8796e91
+# %% ../nbs/17_plots.ipynb #041572f9
 def draw_flops_points(ax, p, colours: dict) -> tuple[bool, bool]:
     "The points `p` of one panel, joined across training lengths; (whether a ±1 sd bar, whether an n=1 point drawn)."
     drew_sd = drew_single = False
@@ -521,7 +523,7 @@ def draw_flops_points(ax, p, colours: dict) -> tuple[bool, bool]:
             drew_single = True
     return drew_sd, drew_single
 
-# %% ../nbs/17_plots.ipynb #f16f0908
+# %% ../nbs/17_plots.ipynb #d7e2c4d5
 def draw_published_lines(ax, p, colours: dict, published, drawn: list) -> list:
     "The published means of the baseline points `p` as lines (band: spread) in their family's colour; the sources."
     _, lines = published_styles(published)
@@ -542,7 +544,7 @@ def draw_published_lines(ax, p, colours: dict, published, drawn: list) -> list:
             keys.append(q.source_key)
     return keys
 
-# %% ../nbs/17_plots.ipynb #c55c969a
+# %% ../nbs/17_plots.ipynb #147426bc
 def flops_figure(pts, panel_keys, colours: dict, published, drawn: list, multi_source: bool):
     "Final test accuracy vs training FLOPs, a panel per (source, density); (figure, drew sd, drew n=1, published keys)."
     ncols = min(3, len(panel_keys))
@@ -570,7 +572,7 @@ def flops_figure(pts, panel_keys, colours: dict, published, drawn: list, multi_s
         ax.set_ylabel("final test accuracy (%)" if k % ncols == 0 else "")
     return fig, drew_sd, drew_single, pub_keys
 
-# %% ../nbs/17_plots.ipynb #ee09af9d
+# %% ../nbs/17_plots.ipynb #13abccde
 def tau_figure(corrected, dens_order, panels: bool):
     "τ and τ_curr vs epoch of the `corrected` runs, a line per density (in `dens_order`); `panels`: a row per variant."
     import seaborn as sns
@@ -608,7 +610,7 @@ def tau_figure(corrected, dens_order, panels: bool):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     return g.figure
 
-# %% ../nbs/17_plots.ipynb #37d2294f
+# %% ../nbs/17_plots.ipynb #78606dfe
 def lr_grid_figure(g, ds, d: float):
     "Best validation accuracy (%) vs lr per (α, ΔT) of the lr grid's runs `g` of one dataset × density."
     import seaborn as sns
@@ -636,7 +638,7 @@ def lr_grid_figure(g, ds, d: float):
     )
     return grid.figure
 
-# %% ../nbs/17_plots.ipynb #8ad70c49
+# %% ../nbs/17_plots.ipynb #fcd75422
 def grid_best_rows(runs_best) -> list:
     "The best (α, ΔT, lr) of the lr grid per dataset × init × density × arm: mean ± sd of best val acc over seeds."
     agg = (
