@@ -61,7 +61,7 @@ docs: ## the docs site into docs/_build/html (README, notebooks, API); DOCS_EXEC
 # the reference code's README: "See docs/index.html ... Run make docs.github to refresh". Here docs/ holds the site's
 # sources, so docs/index.html is a page that opens the site make docs built (docs/_build/html/index.html)
 docs.github: docs ## make docs, then docs/index.html (the reference code's place for the site) opens the site
-	@printf '%s\n' '<!DOCTYPE html>' '<meta charset="utf-8">' '<title>$(notdir $(CURDIR)) docs</title>' \
+	@printf '%s\n' '<!DOCTYPE html>' '<meta charset="utf-8">' '<title>balance_sparse docs</title>' \
 	  '<meta http-equiv="refresh" content="0; url=_build/html/index.html">' \
 	  '<p>The docs site (make docs.github): <a href="_build/html/index.html">_build/html/index.html</a></p>' > docs/index.html
 	@echo "docs: docs/index.html (opens docs/_build/html/index.html)"
