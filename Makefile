@@ -8,7 +8,7 @@ PY := $(BIN)/python
 export PYTHONUNBUFFERED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-slow lint format doc-check docs hooks export check-sync demo vis bench cifar10 cifar100 eval status
+.PHONY: help install test test-slow lint format doc-check docs docs.github hooks export check-sync demo vis bench cifar10 cifar100 eval status
 
 # `make help` lists every target (its `## ` comment) and every variable a user can set: each `NAME ?= default` line,
 # with the `## NAME: ...` line above it (what it accepts), in the order of this file, under its `##@ ` heading
@@ -57,6 +57,14 @@ docs: ## the docs site into docs/_build/html (README, notebooks, API); DOCS_EXEC
 	@echo "DOCS_EXECUTE=$(DOCS_EXECUTE): notebooks $(if $(docs_exec),executed (cached),shown as stored, not executed)"
 	$(BIN)/sphinx-build -W --keep-going -n -b html docs docs/_build/html -d docs/_build/doctrees$(docs_exec)
 	@echo "docs: docs/_build/html/index.html"
+
+# the reference code's README: "See docs/index.html ... Run make docs.github to refresh". Here docs/ holds the site's
+# sources, so docs/index.html is a page that opens the site make docs built (docs/_build/html/index.html)
+docs.github: docs ## make docs, then docs/index.html (the reference code's place for the site) opens the site
+	@printf '%s\n' '<!DOCTYPE html>' '<meta charset="utf-8">' '<title>balance_sparse docs</title>' \
+	  '<meta http-equiv="refresh" content="0; url=_build/html/index.html">' \
+	  '<p>The docs site (make docs.github): <a href="_build/html/index.html">_build/html/index.html</a></p>' > docs/index.html
+	@echo "docs: docs/index.html (opens docs/_build/html/index.html)"
 
 hooks: ## install the pre-commit hooks (ruff, nbdev_clean, the export check) into this clone
 	$(BIN)/pre-commit install
@@ -114,7 +122,7 @@ INIT ?= ERK
 EPOCHS ?=
 ## DATA_DIR: the folder CIFAR is in (downloaded there when missing and the network allows); make eval too
 DATA_DIR ?= data
-# the correction's cost (README, "A cheaper correction"): CORRECTION_MODE=faithful (default) | same_batches | replay;
+# the correction's cost (docs/settings.md, "The correction's cost"): CORRECTION_MODE=faithful (default) | same_batches | replay;
 # STATS_FRACTION=0.25 computes ū and τ from a quarter of the batches (approximate). Corrected runs only; folders get
 # -replay / -same_batches / -sf0.25 after "agc"
 ## CORRECTION_MODE: faithful, same_batches or replay; empty: faithful (corrected runs only)
@@ -126,6 +134,8 @@ DEVICE ?=
 ## WANDB: 1/0, true/false, yes/no, on/off: also log each run to Weights & Biases; the API key from the file
 ## WANDB: wandb_api.key here or WANDB_API_KEY (handed to the runs in their environment only), or WANDB_MODE=offline
 WANDB ?= 0
+## USE_WANDB: the reference code's name for WANDB (its README: USE_WANDB=False); empty: WANDB's value
+USE_WANDB ?=
 INIT_GIVEN := $(INIT)
 comma := ,
 lower = $(shell echo '$1' | tr A-Z a-z)
@@ -173,7 +183,12 @@ check_values = $(PY) -c 'import balance_sparse.driver as d; d.main()' density=$(
 # WANDB: parsed here (a bad value stops make); its API key goes to the runs through their environment, never a command
 # line (papermill and W&B record those; make -n and make's echo print them): the file wandb_api.key in this folder,
 # unless WANDB_API_KEY is set already
-wandb_on := $(filter True,$(call bool_of,WANDB,$(WANDB)))
+# USE_WANDB, the reference code's spelling (`USE_WANDB=False` on its make commands), is WANDB: given alone, its value
+# is WANDB's; given with a WANDB of another value (true/false however spelled), make stops with one line naming both
+wandb_name := $(if $(strip $(USE_WANDB)),USE_WANDB,WANDB)
+wandb_value := $(if $(strip $(USE_WANDB)),$(USE_WANDB),$(WANDB))
+$(if $(and $(strip $(USE_WANDB)),$(filter-out file undefined,$(origin WANDB))),$(if $(filter-out $(call bool_of,USE_WANDB,$(USE_WANDB)),$(call bool_of,WANDB,$(WANDB))),$(error WANDB=$(WANDB) and USE_WANDB=$(USE_WANDB) disagree: USE_WANDB is the reference code's name for WANDB, give one of them)))
+wandb_on := $(filter True,$(call bool_of,$(wandb_name),$(wandb_value)))
 WANDB_KEY_FILE := wandb_api.key
 ifneq ($(wandb_on),)
 ifeq ($(strip $(WANDB_API_KEY)),)
@@ -184,7 +199,7 @@ endif
 endif
 wandb_key_elsewhere = $(filter offline disabled dryrun,$(call lower,$(WANDB_MODE)))$(shell grep -qs api.wandb.ai $(or $(NETRC),$(HOME)/.netrc) && echo netrc)
 # stop before the first run: WANDB=1 without a key (nor WANDB_MODE=offline); a DEVICE that GPUS=... cannot give
-run_checks = $(if $(filter status,$(sweep_mode)),,$(if $(wandb_on),$(if $(or $(strip $(WANDB_API_KEY)),$(wandb_key_elsewhere)),,$(error WANDB=$(WANDB) needs a W&B API key: put it in the file $(WANDB_KEY_FILE) here (or in WANDB_API_KEY$(comma) or run wandb login)$(comma) or log to disk with WANDB_MODE=offline)))$(if $(and $(strip $(GPUS)),$(filter-out cuda cuda:0,$(DEVICE))),$(error DEVICE must be cuda$(comma) cuda:0 or empty with GPUS (each run sees its one GPU as cuda:0)$(comma) got '$(DEVICE)')))
+run_checks = $(if $(filter status,$(sweep_mode)),,$(if $(wandb_on),$(if $(or $(strip $(WANDB_API_KEY)),$(wandb_key_elsewhere)),,$(error $(wandb_name)=$(wandb_value) needs a W&B API key: put it in the file $(WANDB_KEY_FILE) here (or in WANDB_API_KEY$(comma) or run wandb login)$(comma) or log to disk with WANDB_MODE=offline)))$(if $(and $(strip $(GPUS)),$(filter-out cuda cuda:0,$(DEVICE))),$(error DEVICE must be cuda$(comma) cuda:0 or empty with GPUS (each run sees its one GPU as cuda:0)$(comma) got '$(DEVICE)')))
 run_opts = $(if $(wandb_on), -p wandb True)$(if $(DEVICE), -p device $(DEVICE))
 # $(call train,dataset,method,init,correction,density,seed[,extra papermill args]); a complete run is skipped, never
 # re-executed (its executed notebook and logs stay as they are)

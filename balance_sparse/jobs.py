@@ -7,7 +7,8 @@ from __future__ import annotations
 import os, shlex, signal, socket, subprocess, time
 from dataclasses import dataclass
 from pathlib import Path
-from .runs import RunFolder, pid_alive
+from .runs import RunFolder
+from .files import pid_alive
 
 # %% auto #0
 __all__ = ['OUTCOMES', 'Job', 'read_jobs', 'skip_line', 'mask_from_verdict', 'not_run_reason', 'launch_job', 'settle_job',

@@ -594,7 +594,8 @@ def pruned_masks(
 ) -> dict[str, torch.Tensor]:  # settings the pruning run must share, e.g. epochs
     """The final masks of the complete gradual-pruning run in `run_dir`, checked against this run (density, seed,
     initial weights)."""
-    from balance_sparse.runs import RunFolder, read_json
+    from balance_sparse.runs import RunFolder
+    from balance_sparse.files import read_json
 
     if run_dir is None:
         raise ValueError("method lottery needs mask_from=<the folder of the pruning run whose final mask it trains>")

@@ -103,9 +103,6 @@ def parse_optional(parse, words=NONE_WORDS):
     "None (or the strings 'none'/'null'/'auto'/'', or `words`) stands for the default chosen at run time."
     return lambda v: None if v is None or (isinstance(v, str) and v.strip().lower() in words) else parse(v)
 
-# %% ../nbs/07_settings.ipynb #fa23abb4
-_number, _optional = parse_number, parse_optional  # the former names: until 09_train imports the public ones
-
 # %% ../nbs/07_settings.ipynb #6ac882c4
 def check_value(name: str, value, accepts: str, parse):
     "`parse(value)`, or one line: name must be what it accepts, got what it got."

@@ -6,7 +6,8 @@
 from __future__ import annotations
 import argparse, math, os, re, shutil, socket, subprocess, sys, time
 from pathlib import Path
-from .runs import RunFolder, pid_alive, write_json, read_json
+from .runs import RunFolder
+from .files import pid_alive, write_json, read_json
 from .settings import parse_bool, parse_whole, parse_optional, check_value
 from .jobs import Job, read_jobs, skip_line, mask_from_verdict, launch_job, settle_job, stop_jobs
 from .jobs import cpu_cores, count_states

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math, os
 from pathlib import Path
 import pandas as pd
-from .runs import RunFolder, read_json
+from .runs import RunFolder
+from .files import read_json
 
 # %% auto #0
 __all__ = ['STATES', 'find_runs', 'run_status', 'status_counts', 'format_status']

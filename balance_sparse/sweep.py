@@ -6,7 +6,8 @@
 from __future__ import annotations
 import argparse, os, re, shlex, shutil, signal, socket, subprocess, sys, threading, time
 from pathlib import Path
-from .runs import RunFolder, write_json
+from .runs import RunFolder
+from .files import write_json
 from .jobs import Job, read_jobs, skip_line, mask_from_verdict, not_run_reason
 from .jobs import launch_job, settle_job, stop_jobs, cpu_cores, count_states
 from .status import run_status, format_status

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .settings import RunSettings, parse_bool, check_value, _number, _optional
+from .settings import RunSettings, parse_bool, check_value, parse_whole, parse_optional
 from .files import read_json, data_fingerprint
 from .record import RunRecord
 from .device import device_name, memory_format, package_versions, resolve_device, rng_state, set_rng_state
@@ -701,8 +701,8 @@ def after_epoch(self: Bookkeeping, epoch: int):
 def check_options(wandb, progress, log_every, stop_after_steps, rank: int) -> tuple[bool, bool, int, int | None]:
     "`fit`'s own options, checked (one line naming a bad one); W&B and progress on rank 0 only."
     wandb, progress = parse_bool(wandb, "wandb") and rank == 0, parse_bool(progress, "progress") and rank == 0
-    log_every = check_value("log_every", log_every, "a whole number >= 1", _number(int, 1))
-    stop = check_value("stop_after_steps", stop_after_steps, "a whole number >= 0, or None", _optional(_number(int, 0)))
+    log_every = check_value("log_every", log_every, "a whole number >= 1", parse_whole(1))
+    stop = check_value("stop_after_steps", stop_after_steps, "a whole number >= 0, or None", parse_optional(parse_whole(0)))
     return wandb, progress, log_every, stop
 
 # %% ../nbs/09_train.ipynb #ea59909c

@@ -10,7 +10,7 @@ import pandas as pd
 from .settings import RunSettings, parse_bool, parse_whole, parse_optional, check_value
 from .driver import DRIVER_DEFAULTS, train_parameters, train_run, preset_epochs
 from .runpath import RunPath
-from .runs import read_json, pid_alive, proc_start
+from .files import read_json, pid_alive, proc_start
 
 # %% auto #0
 __all__ = ['ALPHA_RANGE', 'ALPHA_STEP', 'INTERVALS', 'DEFAULT_SEEDS', 'LR_GRID', 'LR_GRID_PAIRS', 'LR_GRID_INITS', 'PRUNERS',

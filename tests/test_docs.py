@@ -64,6 +64,9 @@ def test_home_page_is_the_readme(site):
     for image in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", (ROOT / "README.md").read_text()):
         assert (out / "html" / "_images" / Path(image).name).exists(), image  # README images are copied and shown
     assert 'href="architecture.html"' in html  # README's docs/architecture.md link, rewritten to its page
+    for page in ("running", "matrix", "settings", "scaling", "library", "developing"):  # the reference material
+        assert f'href="{page}.html"' in html, page
+        assert (out / "html" / f"{page}.html").exists(), page
 
 
 def test_every_notebook_has_a_page(site):

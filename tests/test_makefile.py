@@ -415,3 +415,42 @@ def test_eval_bn_stats_is_checked_and_passed_on(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     r = make("-n", "eval", f"RUN={tmp_path}", "BN_STATS=clean", cwd=tmp_path)
     assert r.returncode == 0 and "--bn-stats clean" in r.stdout, r.stderr
+
+
+def test_use_wandb_is_the_reference_codes_name_for_wandb(tmp_path):
+    "The reference code's README: `USE_WANDB=False` on make commands. Alone it is WANDB; against WANDB, one line."
+    env = make_env(tmp_path, WANDB_MODE="offline")
+    for value, on in (("False", False), ("no", False), ("True", True), ("ON", True)):
+        r = run_make("-n", "cifar10.ERK.RigL", f"USE_WANDB={value}", cwd=tmp_path, env=env)
+        assert r.returncode == 0, r.stderr
+        assert ("-p wandb True" in papermill_lines(r.stdout)[0]) == on, value
+    for agree in (("WANDB=1", "USE_WANDB=true"), ("WANDB=off", "USE_WANDB=False")):
+        assert run_make("-n", "cifar10.ERK.RigL", *agree, cwd=tmp_path, env=env).returncode == 0, agree
+    r = run_make("-n", "cifar10.ERK.RigL", "WANDB=0", "USE_WANDB=True", cwd=tmp_path, env=env)
+    last = r.stderr.strip().splitlines()
+    assert r.returncode != 0 and "papermill" not in r.stdout and len(last) == 1
+    assert "WANDB=0 and USE_WANDB=True disagree" in last[0] and "give one of them" in last[0]
+    r = run_make("-n", "cifar10.ERK.RigL", "USE_WANDB=maybe", cwd=tmp_path, env=env)
+    assert "USE_WANDB must be true/false, yes/no, on/off or 1/0 (any case), got 'maybe'" in r.stderr
+    r = run_make("-n", "cifar10.ERK.RigL", "USE_WANDB=yes", cwd=tmp_path, env=make_env(tmp_path))
+    assert r.returncode != 0 and "USE_WANDB=yes needs a W&B API key" in r.stderr.strip().splitlines()[-1]
+
+
+def test_docs_github_builds_the_site_and_docs_index_html_opens_it(tmp_path):
+    """The reference code's README: "See docs/index.html ... Run make docs.github to refresh". It runs make docs (here a
+    sphinx-build that only writes the site's home page) and writes docs/index.html, which sends the browser there."""
+    venv = fake_venv(tmp_path)
+    (venv / "bin" / "sphinx-build").write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$@" > "$PWD/sphinx.args"\nmkdir -p "$7" && echo "<p>home</p>" > "$7/index.html"\n'
+    )
+    (venv / "bin" / "sphinx-build").chmod(0o755)
+    (tmp_path / "docs").mkdir()
+    r = run_make("docs.github", cwd=tmp_path, env=make_env(tmp_path), venv=venv)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "sphinx.args").read_text().split()[
+        :7
+    ] == "-W --keep-going -n -b html docs docs/_build/html".split()
+    page = (tmp_path / "docs" / "index.html").read_text()
+    assert 'http-equiv="refresh" content="0; url=_build/html/index.html"' in page
+    assert (tmp_path / "docs" / "_build" / "html" / "index.html").exists()  # where it sends the browser
+    assert "docs/index.html" in r.stdout

@@ -1,5 +1,6 @@
-"""Every code block of README.md runs as written: Python blocks execute, make lines parse (`make -n`), and the
-papermill commands get past their parameter checks (they then stop at the missing CIFAR, as they should here)."""
+"""Every code block of README.md and of the docs pages it sends the reader to runs as written: Python blocks execute,
+make lines parse (`make -n`), and the papermill commands get past their parameter checks (they then stop at the missing
+CIFAR, as they should here). The README stays a front page: the set-up commands, the demo, links to each page."""
 
 import os, re, shlex, subprocess, sys
 from pathlib import Path
@@ -7,11 +8,31 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, flags=re.S)
+# the reference material the README links to: a page each of the docs site (docs/index.md's toctree)
+PAGES = ["running", "matrix", "settings", "scaling", "library", "developing"]
+TEXTS = {"README.md": README} | {f"docs/{p}.md": (ROOT / "docs" / f"{p}.md").read_text() for p in PAGES}
+BLOCKS = [b for text in TEXTS.values() for b in re.findall(r"```(\w*)\n(.*?)```", text, flags=re.S)]
 PYTHON = [b for lang, b in BLOCKS if lang == "python"]
 SHELL = [
     l.split("#")[0].strip() for lang, b in BLOCKS if lang == "bash" for l in b.splitlines() if l.split("#")[0].strip()
 ]
+LIBRARY = TEXTS["docs/library.md"]  # the table of public names
+
+
+def shell_lines(text):
+    return [l.split("#")[0].strip() for b in re.findall(r"```bash\n(.*?)```", text, flags=re.S) for l in b.splitlines()]
+
+
+def test_readme_is_a_front_page():
+    "Set up with exactly make install and make test (.ci/run runs those), try the demo, then a link to every page."
+    lines = shell_lines(README)
+    assert lines[:2] == ["make install", "make test"] and "make demo" in lines and "make vis" in lines
+    assert len(README.splitlines()) <= 160
+    index = (ROOT / "docs" / "index.md").read_text()
+    for p in PAGES:
+        assert f"](docs/{p}.md)" in README, f"README does not link docs/{p}.md"
+        assert re.search(rf"^{p}$", index, re.M), f"docs/{p}.md is not in docs/index.md's toctree"
+    assert "−3.2 pp [−5.4, −1.9]" in README and "The data cannot tell" in README  # the honest results stay in front
 
 
 def test_readme_has_code():
@@ -65,10 +86,10 @@ def test_launch_line_runs(line, tmp_path):
 
 
 def _api_table() -> list[tuple[list[str], str | None]]:
-    "The README's table of names: (names, the module a `(in …)` names or None for the top level), per `;` part."
-    start = README.index("| name | what |")
+    "docs/library.md's table of names: (names, the module a `(in …)` names or None for the top level), per `;` part."
+    start = LIBRARY.index("| name | what |")
     parts = []
-    for line in README[start:].splitlines()[2:]:
+    for line in LIBRARY[start:].splitlines()[2:]:
         if not line.startswith("|"):
             break
         for part in line.split("|")[1].split(";"):
