@@ -17,8 +17,11 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
 # %% ../nbs/17a_figures.ipynb #72eea5119410473aa328ad9291626812
-from .results import CI_LEVEL, MIN_PAIRS_CI, MIN_SEEDS, published_for, final_rows, matrix_order
-from .results import method_name, init_name
+from .paired import CI_LEVEL, MIN_PAIRS_CI, MIN_SEEDS
+from .results import final_rows
+from .matrix import matrix_order
+from .published import published_for
+from .labels import method_name, init_name
 from .models import get_model
 from .masking import erk_densities
 from .plots import DATASET_NAMES, arm_n, published_styles, pub_name, pub_record

@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, MaxNLocator, NullFormatter
 
 # %% ../nbs/17_plots.ipynb #72eea5119410473aa328ad9291626812
-from .results import MIN_SEEDS
+from .paired import MIN_SEEDS
 
 # %% ../nbs/17_plots.ipynb #7cdc8c89c7104fffa095e18ddfef8986
 def _finite(xy) -> bool:

