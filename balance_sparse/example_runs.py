@@ -116,7 +116,7 @@ def final_metrics(
     dataset, method, init, mult, density, corr, accs, flops=100.0, recipe="authors", model_name="wrn-22-2"
 ):
     """Hand-built metrics rows (dicts, for `pd.DataFrame`): one run per final test accuracy in `accs` (seeds 0, 1,
-    ...), two epochs each; `mult`× FLOPs, 1.5× with the correction."""
+    ...), two epochs each; `mult` times the FLOPs, 1.5× with the correction."""
     return [
         dict(
             dataset=dataset,

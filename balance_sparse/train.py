@@ -702,7 +702,9 @@ def check_options(wandb, progress, log_every, stop_after_steps, rank: int) -> tu
     "`fit`'s own options, checked (one line naming a bad one); W&B and progress on rank 0 only."
     wandb, progress = parse_bool(wandb, "wandb") and rank == 0, parse_bool(progress, "progress") and rank == 0
     log_every = check_value("log_every", log_every, "a whole number >= 1", parse_whole(1))
-    stop = check_value("stop_after_steps", stop_after_steps, "a whole number >= 0, or None", parse_optional(parse_whole(0)))
+    stop = check_value(
+        "stop_after_steps", stop_after_steps, "a whole number >= 0, or None", parse_optional(parse_whole(0))
+    )
     return wandb, progress, log_every, stop
 
 # %% ../nbs/09_train.ipynb #ea59909c
