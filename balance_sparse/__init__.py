@@ -1,6 +1,7 @@
 __version__ = "0.1.0"
 
-# The public API: exactly the names of the README's table "Use it in your own code" (tests/test_readme.py checks it).
+# The public API: exactly the names of the table in docs/library.md, "Use it in your own code" (tests/test_readme.py
+# checks it).
 # Each name is defined, explained and tested in the notebook named beside it.
 from .masking import maskable_weights, erk_densities, Masking  # nbs/00_masking.ipynb
 from .erk import layer_densities  # nbs/01_erk.ipynb
