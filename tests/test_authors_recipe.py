@@ -1,20 +1,19 @@
 """`fit(recipe="authors")` against an independent step-by-step transcription of the authors' training step.
 
 The transcription below is written from the recipe table (docs/settings.md, "Where we differ"), not from our modules:
-plain tensor code for the masks, drop and grow, momentum, the correction and Nesterov SGD with decoupled weight-decay groups.
-It shares with `fit` only what is not under test: the network's forward (`functional_call` on the same module), the
-ERK layer densities, and the data order (the same seeded `TensorLoader`, no augmentation).
+plain tensor code for the masks, drop and grow, momentum, the correction and Nesterov SGD with decoupled weight-decay
+groups. It shares with `fit` only what is not under test: the network's forward (`functional_call` on the same module),
+the ERK layer densities, and the data order (the same seeded `TensorLoader`, no augmentation).
 
-Rows exercised (the table of docs/settings.md): 1 update steps (g+1) % ΔT == 0; 2 drop fraction at g − 1 with
-T = round(0.75·E·n/B); 3 ERK-dense layers updated under the prune-rate adjustment; 4 regrown weights keep their momentum; 5 no snapshot pass on
-update steps; 6 an independently initialised, unmasked first snapshot; 7 fixed normalisation constants (given as
-mean/std); 10 a non-finite τ_curr would propagate (no NaN arises here: the rule itself is tested in
-nbs/03_correction.ipynb); 11 Bernoulli initial masks. Row 8 (the validation split) is data loading: tested below on
-data in CIFAR's file format. Row 9 (CIFAR-100's schedule) is `lr_factor`, tested in nbs/09_train.ipynb.
+Rows exercised (the table of docs/settings.md): 1 update steps (g+1) % ΔT == 0; 2 drop fraction at g − 1 with T =
+round(0.75·E·n/B); 3 ERK-dense layers updated under the prune-rate adjustment; 4 regrown weights keep their momentum; 5
+no snapshot pass on update steps; 6 an independently initialised, unmasked first snapshot; 7 fixed normalisation
+constants (given as mean/std); 10 a non-finite τ_curr would propagate (no NaN arises here: the rule itself is tested in
+nbs/03_correction.ipynb); 11 Bernoulli initial masks. Row 8 (the validation split) is data loading: tested below on data
+in CIFAR's file format. Row 9 (CIFAR-100's schedule) is `lr_factor`, tested in nbs/09_train.ipynb.
 
 Everything runs in float64, so the only differences are the two codes' rounding orders: 1e-12 leaves ~3 orders of
-magnitude of room over the run's 9 steps.
-"""
+magnitude of room over the run's 9 steps."""
 
 import copy, math
 import numpy as np, torch
