@@ -5,7 +5,6 @@
 # %% ../nbs/09_train.ipynb #4b789dc3
 from __future__ import annotations
 import contextlib, math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import pandas as pd
@@ -15,24 +14,17 @@ from torch import nn
 from .settings import RunSettings, parse_bool, check_value, parse_whole, parse_optional
 from .files import read_json, data_fingerprint
 from .record import RunRecord
-from .device import device_name, memory_format, package_versions, resolve_device, rng_state, set_rng_state
-from .masking import Masking
-from .rigl import UPDATE_METHODS, make_updater
-from .correction import GradientCorrection
-from .table import GradientTable, check_table_memory, table_flops, table_bytes, free_memory
+from .device import device_name, package_versions, resolve_device
+from .table import table_flops
 from .datasets import channel_stats
-from .loaders import TensorLoader, dataloader_pipeline
-from .flops import FlopsMeter, epoch_train_flops
-from .distributed import EpochSums, world, shard, weigh, sync_batchnorm
-from .batchnorm import BN_COLUMNS, BatchNormCheck, bn_layers, probe_subset
-from torch.nn.parallel import DistributedDataParallel
+from .flops import epoch_train_flops
+from .distributed import EpochSums, world, weigh
+from .batchnorm import BN_COLUMNS
+from .run import Run, build_run
 
 # %% auto #0
-__all__ = ['METRIC_COLUMNS', 'WALL_CLOCK', 'as_tensors', 'evaluate', 'check_inputs', 'param_groups', 'lr_factor', 'check_modes',
-           'check_given', 'check_fit', 'Run', 'bn_check', 'torch_setup', 'place_model', 'place_snapshot',
-           'build_optimizer', 'build_sparsity', 'build_correction', 'stats_batches', 'place_replay', 'wrap_model',
-           'loader_factory', 'build_loaders', 'build_probes', 'build_run', 'epoch_row', 'Bookkeeping', 'check_options',
-           'fit']
+__all__ = ['METRIC_COLUMNS', 'WALL_CLOCK', 'as_tensors', 'evaluate', 'check_inputs', 'check_modes', 'check_given', 'check_fit',
+           'epoch_row', 'Bookkeeping', 'check_options', 'fit']
 
 # %% ../nbs/09_train.ipynb #9b93dc67
 from fastcore.basics import patch
@@ -108,13 +100,6 @@ def _outputs(model: nn.Module, image_shape) -> int:
     model.train(was_training)
     return int(n)
 
-# %% ../nbs/09_train.ipynb #b0725b2e
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    "Two optimizer groups: ≥2-D weights with `weight_decay`, everything else (biases, BatchNorm) without."
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    rest = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
-
 # %% ../nbs/09_train.ipynb #16e1e84c
 METRIC_COLUMNS = [
     "epoch",
@@ -136,57 +121,6 @@ METRIC_COLUMNS = [
     *BN_COLUMNS,  # the BatchNorm check and its cost (09a_batchnorm)
 ]
 WALL_CLOCK = ["seconds", "bn_seconds"]  # the columns that time the run: two runs of the same computation differ there
-
-# %% ../nbs/09_train.ipynb #e82f2b86
-def _stats_batches(steps: int, k: int, seed: int, epoch: int) -> set[int]:
-    """The batch indices of an epoch's statistics pass: all of them, or k drawn without replacement from a (seed,
-    epoch) generator."""
-    if k >= steps:
-        return set(range(steps))
-    return set(torch.randperm(steps, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))[:k].tolist())
-
-# %% ../nbs/09_train.ipynb #ee719d27
-def _replay_budget(params, n_batches: int, device) -> tuple[str | None, dict]:
-    """Where replay keeps n_batches gradients — the device if they take at most half its free memory, else (CUDA)
-    pinned host memory — or one line refusing."""
-    size, host = table_bytes(params, n_batches), free_memory("cpu")  # one gradient per batch, as a gradient table
-    info = lambda where: {"bytes": size, "gb": size / 1e9, "where": where, "batches": n_batches}
-    if device.type == "cuda" and size <= free_memory(device) / 2:
-        return None, info(str(device))
-    if size <= host / 2:
-        return ("cpu" if device.type == "cuda" else None), info(
-            "host memory (pinned)" if device.type == "cuda" else "cpu"
-        )
-    raise ValueError(
-        f"correction_mode='replay' keeps one gradient per batch: {n_batches} × {size // n_batches:,} "
-        f"bytes = {size / 1e9:.2f} GB, "
-        f"more than half the free memory ({host / 1e9:.1f} GB host{', and the GPU' if device.type == 'cuda' else ''}); "
-        "use correction_mode='faithful', or a stats_fraction below 1"
-    )
-
-# %% ../nbs/09_train.ipynb #6c9442db
-def _ddp(model, device, sync_buffers: bool):
-    """DDP around `model`; `sync_buffers=False`: no buffer broadcast at each forward (the keyword changed name across
-    torch versions)."""
-    ids = [device.index] if device.type == "cuda" else None
-    if sync_buffers:
-        return DistributedDataParallel(model, device_ids=ids)
-    try:
-        return DistributedDataParallel(model, device_ids=ids, forward_sync_buffers=False)
-    except TypeError:
-        return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
-
-# %% ../nbs/09_train.ipynb #93b51678
-def lr_factor(warmup_steps: int, lr_step: int, lr_gamma: float):
-    """The lr multiplier at step g: g / warmup_steps during the warm-up (0 at g = 0, as the authors' scheduler), then
-    ×lr_gamma every lr_step steps counted from the warm-up's end."""
-
-    def factor(g: int) -> float:
-        if g < warmup_steps:
-            return g / warmup_steps
-        return lr_gamma ** ((g - warmup_steps) // lr_step)
-
-    return factor
 
 # %% ../nbs/09_train.ipynb #1d22c9c2
 def check_modes(model: nn.Module, s: RunSettings):
@@ -277,312 +211,6 @@ def check_fit(model: nn.Module, train, val, test, s: RunSettings, device, config
         "world_size": world_size,
     }
     return s, device, splits, mean, std, cfg, identity
-
-# %% ../nbs/09_train.ipynb #7f25e588
-@dataclass
-class Run:
-    "The objects of one run, built from its `RunSettings` by `build_run`: what Algorithm 1 touches, and how."
-
-    s: RunSettings
-    device: torch.device
-    model: nn.Module  # θ (with its masks applied)
-    step_model: nn.Module  # θ as the steps call it: the model, or DDP / torch.compile around it
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    masking: Masking | None  # None: a dense method
-    updater: object | None  # the method's mask update (`UPDATE_METHODS`); None: the masks never change
-    corr: GradientCorrection | None  # None: the baseline
-    cost: str  # the method's FLOPs model (06_flops)
-    train_loader: object
-    eval_loaders: dict
-    flops: FlopsMeter
-    dtype: torch.dtype
-    memory_format: torch.memory_format
-    steps_per_epoch: int
-    stats_steps: int  # batches in the statistics pass (stats_fraction)
-    mode: str  # correction_mode: faithful, same_batches, replay or table
-    window: int = 0  # the corrected epochs: the first `window` (correction_until)
-    rank: int = 0
-    world_size: int = 1
-    bn: BatchNormCheck | None = None  # the evaluation's BatchNorm work; None: the model has no BatchNorm
-    gamma_now: float = math.nan  # γ of the current epoch: 0 outside the window, NaN without correction
-    probes: list | None = None  # the batches behind var_ratio (probe_batches); None: not measured
-
-# %% ../nbs/09_train.ipynb #892606ca
-@patch
-def autocast(self: Run):
-    return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.s.amp else contextlib.nullcontext()
-
-# %% ../nbs/09_train.ipynb #3c55a45c
-@patch
-def prepare(self: Run, x):
-    return x.to(dtype=self.dtype, memory_format=self.memory_format)  # no-op unless the batch differs
-
-# %% ../nbs/09_train.ipynb #06cf7a59
-@patch
-def batches(self: Run):
-    "This rank's slice of each training batch of the epoch set on the loader, with its share w (13_distributed)."
-    return shard(self.train_loader, self.rank, self.world_size)
-
-# %% ../nbs/09_train.ipynb #e3f2ca7a
-def bn_check(model: nn.Module, x, y, s: RunSettings, make, prepare) -> BatchNormCheck | None:
-    "The evaluation's BatchNorm work (09a_batchnorm) on fixed training batches from `make`; None without BatchNorm."
-    if not bn_layers(model):
-        return None
-    idx = probe_subset(len(y), s.bn_batches * s.batch_size, s.seed)
-    with torch.random.fork_rng(devices=[]):  # a loader may seed the global generator: the run's stays as it was
-        batches = [
-            (prepare(xb), yb, w) for xb, yb, w in shard(make(x[idx], y[idx], augment=False, shuffle=False), *world())
-        ]
-    return BatchNormCheck(batches, len(idx), recompute=s.bn_stats == "clean")
-
-# %% ../nbs/09_train.ipynb #f8ba2e24
-def torch_setup(s: RunSettings, device: torch.device):
-    "The global torch state a run starts from: its seed and, on CUDA, TF32 and cuDNN autotuning."
-    torch.manual_seed(s.seed)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
-
-# %% ../nbs/09_train.ipynb #bef31d4b
-def place_model(model: nn.Module, s: RunSettings, device, world_size: int) -> nn.Module:
-    "θ on its device in the run's layout; on N processes, with BatchNorm synchronised across them (`sync_bn`)."
-    model = model.to(device, memory_format=memory_format(s.channels_last))
-    if world_size > 1 and s.sync_bn is not False:
-        sync_batchnorm(model, cuda=device.type == "cuda")  # BatchNorm over the global batch (same parameters)
-    return model
-
-# %% ../nbs/09_train.ipynb #8ee56bf7
-def place_snapshot(snapshot: nn.Module | None, s: RunSettings, device, dtype, world_size: int) -> nn.Module | None:
-    "The authors' first θ̃ (None: none) beside θ: its device, dtype, layout and BatchNorm synchronisation."
-    if snapshot is None:
-        return None
-    snapshot = snapshot.to(device, dtype=dtype, memory_format=memory_format(s.channels_last))
-    if world_size > 1 and s.sync_bn is not False:
-        sync_batchnorm(snapshot, cuda=device.type == "cuda")
-    return snapshot
-
-# %% ../nbs/09_train.ipynb #518f37f5
-def build_optimizer(
-    model: nn.Module, s: RunSettings
-) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-    "SGD with the two weight-decay groups (`param_groups`), and the per-step lr schedule (`lr_factor`)."
-    optimizer = torch.optim.SGD(param_groups(model, s.weight_decay), lr=s.lr, momentum=s.momentum, nesterov=s.nesterov)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(s.warmup_steps, s.lr_step, s.lr_gamma))
-    return optimizer, scheduler
-
-# %% ../nbs/09_train.ipynb #8b642d50
-def build_sparsity(model: nn.Module, s: RunSettings, optimizer) -> tuple[Masking | None, object | None]:
-    "The masks (None: a dense method) and the method's updater (None: the masks never change), from the registry."
-    method = UPDATE_METHODS[s.method]  # the registry: nothing here knows the method
-    masking = None
-    if method.masked:
-        masking = Masking(
-            model,
-            1.0 if method.start_dense else s.density,
-            s.init,
-            seed=s.seed,
-            optimizer=optimizer,
-            mask_init="exact" if s.mask_init == "clean" else "bernoulli",
-        )
-    return masking, make_updater(s.method, masking, s)
-
-# %% ../nbs/09_train.ipynb #b4edc06c
-def build_correction(model: nn.Module, snapshot, s: RunSettings, steps: int, device) -> tuple[object | None, dict]:
-    """The correction (None: the baseline) — a gradient table of `steps` batches, or the paper's correction with its
-    snapshot θ̃ — and what the build learns for config.json (the table's memory budget)."""
-    if not s.correction:
-        return None, {}
-    nonfinite = "keep" if s.nonfinite_tau == "clean" else "propagate"
-    if (s.correction_mode or "faithful") == "table":  # one gradient per batch: the budget, or a refusal
-        params = [p for p in model.parameters() if p.requires_grad]
-        table = {"bytes": check_table_memory(params, steps, device), "batches": steps, "where": str(device)}
-        return GradientTable(model, steps, s.gamma, s.alpha, s.tau, nonfinite_tau=nonfinite), {"table": table}
-    corr = GradientCorrection(
-        model,
-        F.cross_entropy,
-        s.gamma,
-        s.alpha,
-        s.tau,
-        s.pairing,
-        snapshot=snapshot,
-        fused=s.fused,
-        nonfinite_tau=nonfinite,
-        keep_bn_stats=s.stats_pass_bn == "clean",
-    )
-    return corr, {}
-
-# %% ../nbs/09_train.ipynb #5093e4d6
-def stats_batches(s: RunSettings, steps: int) -> int:
-    "Batches in an epoch's statistics pass: all `steps`, or `stats_fraction` of them (at least 2)."
-    fraction = s.stats_fraction or 1.0
-    return steps if fraction == 1 else min(steps, max(2, round(fraction * steps)))
-
-# %% ../nbs/09_train.ipynb #8e39dc85
-def place_replay(corr, mode: str, n: int, device, progress: bool) -> dict:
-    "Where replay keeps its `n` gradients (`_replay_budget`), said in one line, for config.json; {} in other modes."
-    if corr is None or mode != "replay":
-        return {}
-    corr.kept_device, replay = _replay_budget(corr.params, n, device)
-    if progress:
-        values = sum(p.numel() for p in corr.params)
-        print(f"replay keeps {n} gradients of {values:,} values: {replay['gb']:.2f} GB on {replay['where']}")
-    return {"replay": replay}
-
-# %% ../nbs/09_train.ipynb #60736f85
-def wrap_model(model: nn.Module, s: RunSettings, device, world_size: int) -> nn.Module:
-    "θ as the steps call it: the model, DDP around it on N processes, torch.compile around that (`compile`)."
-    wrapped = model
-    if world_size > 1:  # gradients averaged over the ranks; synchronised BatchNorm keeps the buffers equal itself
-        wrapped = _ddp(model, device, sync_buffers=s.sync_bn is False)
-    if s.compile:
-        wrapped = torch.compile(wrapped)
-    return wrapped
-
-# %% ../nbs/09_train.ipynb #31f2d470
-def loader_factory(s: RunSettings, device, mean, std) -> Callable:
-    "`make(x, y, **kw)`: a loader of the run's kind (`loader`), with its normalisation, device, batch size and seed."
-
-    def make(x, y, **kw):
-        common = dict(mean=mean, std=std, device=device, seed=s.seed, **kw)
-        if s.loader == "gpu":
-            return TensorLoader(x, y, s.batch_size, **common)
-        return dataloader_pipeline(x, y, s.batch_size, num_workers=s.num_workers, **common)
-
-    return make
-
-# %% ../nbs/09_train.ipynb #90bbc16d
-def build_loaders(make: Callable, splits: dict, s: RunSettings, table: bool) -> tuple[object, dict]:
-    "The training loader (its batches fixed for a gradient `table`) and an evaluation loader per other split."
-    fixed = {"fixed_batches": True} if table else {}  # a table's entry per batch
-    train_loader = make(*splits["train"], augment=s.augment, shuffle=True, crop=s.crop, **fixed)
-    return train_loader, {k: make(*v, augment=False, shuffle=False) for k, v in splits.items() if k != "train"}
-
-# %% ../nbs/09_train.ipynb #166490c0
-def build_probes(r: Run, make: Callable, x, y) -> list | None:
-    "var_ratio's fixed batches (`probe_batches`): the table's own, or drawn from the seed; None: not measured."
-    s = r.s
-    if r.corr is None or not s.probe_batches:
-        return None
-    if r.mode == "table":
-        own = [r.train_loader.fixed_batch(k) for k in range(min(s.probe_batches, r.steps_per_epoch))]
-        probes = [(xb, yb, w, k) for k, b in enumerate(own) for xb, yb, w in shard([b], r.rank, r.world_size)]
-    else:
-        idx = probe_subset(len(y), s.probe_batches * s.batch_size, s.seed + 1)
-        with torch.random.fork_rng(devices=[]):  # a loader may seed the global generator
-            probes = list(shard(make(x[idx], y[idx], augment=False, shuffle=False), r.rank, r.world_size))
-    return [(r.prepare(b[0]), *b[1:]) for b in probes]
-
-# %% ../nbs/09_train.ipynb #a3316030
-def build_run(
-    model: nn.Module, splits: dict, s: RunSettings, device, mean=None, std=None, snapshot=None, progress: bool = True
-) -> tuple[Run, dict]:
-    """θ on its device, the optimizer and lr schedule, masks, the method's updater, the correction and the loaders, as
-    one `Run`; and what the build learns for config.json (mask fingerprint, parameters, table or replay budget)."""
-    rank, world_size = world()
-    torch_setup(s, device)
-    model = place_model(model, s, device, world_size)
-    dtype = next(model.parameters()).dtype  # float32, or float64 for exact comparisons
-    optimizer, scheduler = build_optimizer(model, s)
-    masking, updater = build_sparsity(model, s, optimizer)
-    learned = {
-        "initial_fingerprint": masking.initial_fingerprint if masking else None,  # the dense start (Lottery)
-        "parameters": sum(p.numel() for p in model.parameters()),
-    }
-    steps, mode = math.ceil(len(splits["train"][1]) / s.batch_size), s.correction_mode or "faithful"
-    corr, budget = build_correction(model, place_snapshot(snapshot, s, device, dtype, world_size), s, steps, device)
-    learned.update(budget, **place_replay(corr, mode, stats_batches(s, steps), device, progress))
-    step_model, make = wrap_model(model, s, device, world_size), loader_factory(s, device, mean, std)
-    train_loader, eval_loaders = build_loaders(make, splits, s, corr is not None and mode == "table")
-    r = Run(
-        s=s,
-        device=device,
-        model=model,
-        step_model=step_model,
-        optimizer=optimizer,
-        scheduler=scheduler,
-        masking=masking,
-        updater=updater,
-        corr=corr,
-        cost=UPDATE_METHODS[s.method].cost,
-        train_loader=train_loader,
-        eval_loaders=eval_loaders,
-        flops=None,
-        dtype=dtype,
-        memory_format=memory_format(s.channels_last),
-        steps_per_epoch=steps,
-        stats_steps=stats_batches(s, steps),
-        mode=mode,
-        window=math.ceil((s.correction_until or 1.0) * s.epochs - 1e-9),
-        rank=rank,
-        world_size=world_size,
-    )
-    r.probes = build_probes(r, make, *splits["train"])
-    r.flops = FlopsMeter(model, (1,) + tuple(splits["train"][0].shape[1:]), masking)
-    r.bn = bn_check(model, *splits["train"], s, make, r.prepare)
-    return r, learned
-
-# %% ../nbs/09_train.ipynb #43a19e85
-@patch
-def correcting(self: Run, epoch: int) -> bool:
-    "Whether epoch `epoch` is corrected (inside the window of `correction_until`); sets its γ (`gamma_schedule`)."
-    if self.corr is None:
-        return False
-    inside = epoch < self.window
-    linear = self.s.gamma_schedule == "linear"
-    self.gamma_now = self.corr.gamma = (self.s.gamma * (1 - epoch / self.window if linear else 1)) if inside else 0.0
-    return inside
-
-# %% ../nbs/09_train.ipynb #d571a3cf
-@patch
-def forward(self: Run, x, y, correcting: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    "(output, ℓ_b(θ)); with `fused`, a corrected epoch runs θ̃ in the same call."
-    if correcting and self.s.fused:
-        return self.corr.forward(x, y, self.step_model)
-    out = self.step_model(x)
-    return out, F.cross_entropy(out, y)
-
-# %% ../nbs/09_train.ipynb #7d041e7a
-@patch
-def statistics_pass(self: Run, epoch: int):
-    """τ, ū and θ̃ ← θ at the epoch's start, over its batches or a draw of its own (`correction_mode`,
-    `stats_fraction`); a gradient table has no pass: τ from its pairs, and the epoch's batch order (03a_table)."""
-    if self.mode == "table":
-        self.train_loader.set_epoch(epoch)
-        self.corr.begin_epoch(self.train_loader.batch_order())
-        return
-    self.train_loader.set_epoch(epoch if self.mode != "faithful" else 10**6 + epoch)
-    chosen = _stats_batches(self.steps_per_epoch, self.stats_steps, self.s.seed, epoch)
-    batches = ((self.prepare(x), y, w) for i, (x, y, w) in enumerate(self.batches()) if i in chosen)
-    with self.autocast():
-        self.corr.refresh(batches, keep=sorted(chosen) if self.mode == "replay" else None)
-
-# %% ../nbs/09_train.ipynb #280b338f
-@patch
-def state_dict(self: Run) -> dict:
-    "Everything a checkpoint needs to continue this run exactly."
-    return {
-        "settings": self.s.to_dict(),
-        "model": self.model.state_dict(),
-        "optimizer": self.optimizer.state_dict(),
-        "scheduler": self.scheduler.state_dict(),
-        "rng": rng_state(self.device),
-        "masking": self.masking.state_dict() if self.masking else None,
-        "correction": self.corr.state_dict() if self.corr else None,
-        "updater": self.updater.state_dict() if self.updater else None,
-    }
-
-# %% ../nbs/09_train.ipynb #ff94f296
-@patch
-def load_state_dict(self: Run, ck: dict):
-    "Continue from a checkpoint written by `state_dict`."
-    self.model.load_state_dict(ck["model"])
-    self.optimizer.load_state_dict(ck["optimizer"])
-    self.scheduler.load_state_dict(ck["scheduler"])
-    for part, key in ((self.masking, "masking"), (self.corr, "correction"), (self.updater, "updater")):
-        if part:
-            part.load_state_dict(ck[key])
-    set_rng_state(ck["rng"], self.device)
 
 # %% ../nbs/09_train.ipynb #a18b488c
 def _check_finite(what: str, value: float, epoch: int, step: int):

@@ -16,7 +16,8 @@ from balance_sparse.loaders import TensorLoader
 from balance_sparse.masking import Masking
 from balance_sparse.rigl import make_updater
 from balance_sparse.settings import RunSettings
-from balance_sparse.train import METRIC_COLUMNS, WALL_CLOCK, lr_factor, param_groups
+from balance_sparse.train import METRIC_COLUMNS, WALL_CLOCK
+from balance_sparse.run import lr_factor, param_groups
 
 KW = dict(epochs=4, batch_size=16, interval=5, density=0.3, lr=0.05, seed=3, augment=True, gamma=0.5, tau=0.5)
 TRAIN = quadrant_data(103, 0)
