@@ -30,7 +30,7 @@ install: ## create .venv and install balance_sparse editable with its dev extras
 
 test: lint doc-check docs ## lint, nbdev's doc processing, the docs site, the notebooks' tests (nbdev_test) and tests/ (pytest)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/nbdev_test --n_workers 2 --do_print --timing
-	$(BIN)/pytest -q tests -n auto --dist loadfile
+	$(BIN)/pytest -q tests -n auto --dist loadfile --durations=15
 
 lint: ## ruff over nbs/, tests/, benchmarks/ and docs/conf.py (style and lint; balance_sparse/ is generated from nbs/)
 	$(BIN)/ruff check nbs tests benchmarks docs/conf.py

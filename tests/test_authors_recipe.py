@@ -10,7 +10,7 @@ round(0.75·E·n/B); 3 ERK-dense layers updated under the prune-rate adjustment;
 no snapshot pass on update steps; 6 an independently initialised, unmasked first snapshot; 7 fixed normalisation
 constants (given as mean/std); 10 a non-finite τ_curr would propagate (no NaN arises here: the rule itself is tested in
 nbs/03_correction.ipynb); 11 Bernoulli initial masks. Row 8 (the validation split) is data loading: tested below on data
-in CIFAR's file format. Row 9 (CIFAR-100's schedule) is `lr_factor`, tested in nbs/09_train.ipynb.
+in CIFAR's file format. Row 9 (CIFAR-100's schedule) is `lr_factor`, tested in nbs/09b_run.ipynb.
 
 Everything runs in float64, so the only differences are the two codes' rounding orders: 1e-12 leaves ~3 orders of
 magnitude of room over the run's 9 steps."""
